@@ -1,0 +1,211 @@
+"""Ports: what the use cases need from the outside world, one job each. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+
+from tgsessions.domain.model import Account, Action, ClientIdentity, Event, Proxy, Session
+from tgsessions.domain.secret import Secret
+from tgsessions.domain.verdict import Verdict, VerdictKind
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Cipher(Protocol):
+    """Authenticated encryption of secrets at rest, and keyed fingerprints of session strings."""
+
+    def encrypt(self, plaintext: str, *, aad: bytes) -> bytes:
+        """Encrypt under the active key; the result carries the key id. ``aad`` binds it to its row."""
+        ...
+
+    def decrypt(self, blob: bytes, *, aad: bytes) -> str:
+        """Decrypt with the key named in ``blob``; raise SecretUnreadable if the key or ``aad`` does not match."""
+        ...
+
+    def fingerprint(self, plaintext: str) -> str:
+        """A stable, non-secret, keyed identifier of ``plaintext`` (the session_id)."""
+        ...
+
+    def key_id_of(self, blob: bytes) -> str:
+        """The id of the key that encrypted ``blob``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    backend: str
+    hits: int
+    misses: int
+    entries: int
+    expired: int
+    evictions: int
+    last_sweep: datetime | None
+    ttl_seconds: float
+    max_entries: int
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class VerdictCache(Protocol):
+    """Recent final verdicts keyed by session_id (never by session material)."""
+
+    async def get(self, session_id: str) -> Verdict | None: ...
+
+    async def put(self, session_id: str, verdict: Verdict) -> None: ...
+
+    async def invalidate(self, session_id: str) -> None: ...
+
+    async def stats(self) -> CacheStats: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A time-limited claim on a name, with a token that increases every time the name changes hands."""
+
+    name: str
+    holder: str
+    token: int
+    expires_at: datetime
+
+
+class LeaseStore(Protocol):
+    async def try_acquire(self, name: str, holder: str, ttl: timedelta) -> Lease | None:
+        """Claim ``name`` if it is free or expired (or already ours); None while someone else holds it."""
+        ...
+
+    async def release(self, lease: Lease) -> None:
+        """Give the lease up if it is still ours; a lost lease is ignored."""
+        ...
+
+
+class AccountRepository(Protocol):
+    """Accounts, their sessions and their audit events, inside one unit of work."""
+
+    async def get_account(self, phone: str) -> Account | None: ...
+
+    async def add_account(self, account: Account) -> Account:
+        """Insert; sets ``id``. Raises AccountExists for a stored phone."""
+        ...
+
+    async def save_account(self, account: Account) -> None:
+        """Update where the stored version equals ``account.version``, then bump it; else ConcurrentModification."""
+        ...
+
+    async def accounts_page(self, *, after_id: int | None, limit: int) -> list[Account]:
+        """Accounts ordered by id, after ``after_id``: for streaming over all of them."""
+        ...
+
+    async def count_accounts(self) -> int: ...
+
+    async def sessions(self, account_id: int, *, include_retired: bool = False) -> list[Session]: ...
+
+    async def find_session(self, session_id: str) -> Session | None:
+        """Any stored session (of any account) with that fingerprint, retired ones included."""
+        ...
+
+    async def add_session(self, session: Session) -> Session:
+        """Insert; sets ``id``. Raises InvalidInput when the same string is already stored."""
+        ...
+
+    async def save_session(self, session: Session) -> None: ...
+
+    async def append_event(self, event: Event) -> None: ...
+
+    async def events(self, account_id: int, *, limit: int, before_id: int | None = None) -> list[Event]:
+        """Newest first; ``before_id`` pages backwards."""
+        ...
+
+    async def event_times(self, account_id: int, action: Action, since: datetime) -> list[datetime]: ...
+
+    async def recent_verdicts(self, account_id: int, limit: int) -> list[VerdictKind]:
+        """Outcomes of the latest ``validated`` events, newest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    accounts: AccountRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None:
+        """Commit; with a fence, first check that the lease is still held (else ConcurrentModification)."""
+        ...
+
+
+class Database(Protocol):
+    backend: str
+
+    def unit_of_work(self, *, fence: Lease | None = None) -> UnitOfWork: ...
+
+    @property
+    def leases(self) -> LeaseStore: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAccess:
+    """Everything a gateway needs to connect as a session: the string, whose it is, how it looks to Telegram."""
+
+    string: Secret
+    phone: str
+    identity: ClientIdentity
+    proxy: Proxy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MintedSession:
+    string: Secret
+    method: str  # "qr" or "code"
+    identity: ClientIdentity
+    auth_hash: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    hash: int
+    device_model: str
+    app_version: str
+    created_at: datetime
+    current: bool
+
+
+class TelegramGateway(Protocol):
+    """Telegram, as the use cases need it.
+
+    ``validate`` never raises for a Telegram outcome: it returns a verdict (see docs/telegram.md). The other
+    calls raise domain errors: TelegramUnavailable (transient), AccountBanned, MintFailed/TwoFactorInvalid.
+    """
+
+    backend: str  # "simulated" or "telethon"
+
+    async def validate(self, access: SessionAccess) -> Verdict: ...
+
+    async def mint(
+        self, source: SessionAccess, *, new_identity: ClientIdentity, two_fa: Secret | None
+    ) -> MintedSession:
+        """Create a brand-new authorization from the live ``source`` (QR login token first, login code fallback)."""
+        ...
+
+    async def log_out(self, access: SessionAccess) -> None:
+        """The session logs itself out. A session that is already dead counts as logged out."""
+        ...
+
+    async def revoke_other(self, source: SessionAccess, auth_hash: int) -> None:
+        """A mature ``source`` resets another authorization by hash. Fresh sources raise MintFailed('fresh')."""
+        ...
+
+    async def authorizations(self, access: SessionAccess) -> Sequence[Authorization]: ...
