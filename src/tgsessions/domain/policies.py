@@ -159,4 +159,4 @@ class BreakerPolicy:
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rand: Callable[[], float]) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base x 2**attempt)]."""
-    return float(rand()) * min(cap, base * (2**attempt))
+    return rand() * min(cap, base * (1 << attempt))
