@@ -1,0 +1,26 @@
+"""Shared fixtures. Database fixtures live in tests/support/db_fixtures.py (a plugin registered here)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tgsessions.testing.clock import FakeClock
+
+pytest_plugins = ["tests.support.db_fixtures"]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return os.environ.get("TGS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return os.environ.get("TGS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
