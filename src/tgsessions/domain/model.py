@@ -19,6 +19,7 @@ class Role(StrEnum):
 
 class Origin(StrEnum):
     IMPORTED = "imported"
+    MAINTAINED = "maintained"
     MANUAL = "manual"
     MINTED = "minted"
     PROMOTED = "promoted"
@@ -132,6 +133,7 @@ class Action(StrEnum):
     STATE_CHANGED = "state_changed"
     BREAKER_OPENED = "breaker_opened"
     IMPORTED = "imported"
+    MAINTAINED = "maintained"
 
 
 @dataclass(frozen=True, slots=True)

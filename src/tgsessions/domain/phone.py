@@ -8,7 +8,7 @@ from tgsessions.domain.errors import InvalidInput
 
 MIN_DIGITS = 7
 MAX_DIGITS = 15  # E.164 allows at most 15 digits
-_SEPARATORS = re.compile(r"[\s\-().]")
+_SEPARATORS = re.compile(r"[ \-().]")
 
 
 def normalise_phone(raw: object) -> str:
@@ -26,19 +26,11 @@ def normalise_phone(raw: object) -> str:
     if not text:
         raise InvalidInput("phone number is empty", field="mobile")
     if not text.isascii() or not text.isdigit():
-        raise InvalidInput(
-            "phone number may contain only digits (and an optional leading '+')", field="mobile"
-        )
+        raise InvalidInput("phone number may contain only digits (and an optional leading '+')", field="mobile")
     if text.startswith("0"):
-        raise InvalidInput(
-            "phone number must be in international format (country code first)", field="mobile"
-        )
+        raise InvalidInput("phone number must be in international format (country code first)", field="mobile")
     if len(text) < MIN_DIGITS:
-        raise InvalidInput(
-            f"phone number is too short: {len(text)} digits, at least {MIN_DIGITS}", field="mobile"
-        )
+        raise InvalidInput(f"phone number is too short: {len(text)} digits, at least {MIN_DIGITS}", field="mobile")
     if len(text) > MAX_DIGITS:
-        raise InvalidInput(
-            f"phone number is too long: {len(text)} digits, at most {MAX_DIGITS}", field="mobile"
-        )
+        raise InvalidInput(f"phone number is too long: {len(text)} digits, at most {MAX_DIGITS}", field="mobile")
     return text

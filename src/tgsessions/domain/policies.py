@@ -25,24 +25,26 @@ def is_mature(session: Session, now: datetime) -> bool:
     return now - session.created_at >= FRESHNESS
 
 
+def mint_source_order(sessions: Iterable[Session], now: datetime, *, handed_out: str | None = None) -> list[Session]:
+    """The order in which sessions are tried as the source of a mint: the keeper first, then the sessions older
+    than 24 h, oldest first. Fresh non-keeper sessions, retired ones and ``handed_out`` (a session_id that is, or is
+    about to be, in a consumer's hands) are never sources.
+    """
+    usable = [s for s in sessions if s.role is not Role.RETIRED and s.session_id != handed_out]
+    keepers = [s for s in usable if s.role is Role.KEEPER]
+    mature = sorted(
+        (s for s in usable if s.role is not Role.KEEPER and is_mature(s, now)), key=lambda s: (s.created_at, s.id or 0)
+    )
+    return keepers + mature
+
+
 def choose_mint_source(
     candidates: Sequence[tuple[Session, bool]], now: datetime, *, handed_out: str | None = None
 ) -> Session | None:
-    """The session to mint from: the live keeper first, then the oldest live session older than 24 h.
-
-    ``candidates`` pairs each session with whether it is alive now. ``handed_out`` names a session_id that is (or is
-    about to be) in a consumer's hands: it is never used as a source.
-    """
-    live = [
-        s for s, alive in candidates if alive and s.role is not Role.RETIRED and s.session_id != handed_out
-    ]
-    keepers = [s for s in live if s.role is Role.KEEPER]
-    if keepers:
-        return keepers[0]
-    mature = [s for s in live if is_mature(s, now)]
-    if not mature:
-        return None
-    return min(mature, key=lambda s: (s.created_at, s.id or 0))
+    """The first live session of :func:`mint_source_order` among ``candidates`` (session, alive now)."""
+    alive = {id(s) for s, ok in candidates if ok}
+    order = mint_source_order((s for s, _ in candidates), now, handed_out=handed_out)
+    return next((s for s in order if id(s) in alive), None)
 
 
 @dataclass(frozen=True, slots=True)

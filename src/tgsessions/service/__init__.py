@@ -1,0 +1,1 @@
+"""Use cases: the session factory, maintenance. Imports the domain only."""

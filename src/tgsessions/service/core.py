@@ -1,0 +1,128 @@
+"""What every use case shares: the ports, the options, the lock, and a locked unit of work on one account."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from tgsessions.domain.errors import InvalidInput
+from tgsessions.domain.model import Session
+from tgsessions.domain.ports import Cipher, Clock, Database, Lease, TelegramGateway, VerdictCache
+from tgsessions.domain.secret import Secret
+from tgsessions.service.locking import PhoneLocks
+from tgsessions.service.minting import Minter
+from tgsessions.service.options import FactoryOptions
+from tgsessions.service.recovery import Recovery
+from tgsessions.service.results import SessionInfo
+from tgsessions.service.validation import Sleep, Validator
+from tgsessions.service.workspace import AccountWork
+
+log = logging.getLogger("tgsessions.factory")
+
+MAX_SESSION_LENGTH = 4096
+
+
+@dataclass
+class FactoryCore:
+    db: Database
+    gateway: TelegramGateway
+    cache: VerdictCache
+    cipher: Cipher
+    clock: Clock
+    options: FactoryOptions
+    locks: PhoneLocks
+    recovery: Recovery
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        db: Database,
+        gateway: TelegramGateway,
+        cache: VerdictCache,
+        cipher: Cipher,
+        clock: Clock,
+        options: FactoryOptions,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        lock_holder: str | None = None,
+    ) -> FactoryCore:
+        validator = Validator(gateway, cache, clock, options, sleep=sleep, rand=rand)
+        minter = Minter(db, gateway, cipher, clock, options, sleep=sleep, rand=rand)
+        recovery = Recovery(gateway, cache, clock, options, validator, minter)
+        locks = PhoneLocks(db.leases, ttl=options.lease_ttl, wait=options.lease_wait, holder=lock_holder)
+        return cls(db, gateway, cache, cipher, clock, options, locks, recovery)
+
+    @asynccontextmanager
+    async def working(self, phone: str, actor: str) -> AsyncIterator[tuple[AccountWork, Lease]]:
+        """Hold the phone, load its account, and write what the block collected (also when it raises a
+        domain error, so retirements and verdicts are kept). If that write fails, the block's result is lost."""
+        async with self.locks.hold(phone) as lease:
+            work = await AccountWork.load(self.db, phone, actor)
+            try:
+                yield work, lease
+            except Exception:
+                if work.has_changes:
+                    await work.flush(self.db, lease, now=self.clock.now())
+                raise
+            await work.flush(self.db, lease, now=self.clock.now())
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("background task %s failed: %s", task.get_name(), type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Wait for the background work (top-ups) started so far."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def info(self, session: Session) -> SessionInfo:
+        return session_info(session, self.clock.now().timestamp())
+
+
+def session_info(session: Session, now_ts: float) -> SessionInfo:
+    return SessionInfo(
+        session_id=session.session_id,
+        role=session.role.value,
+        origin=session.origin.value,
+        created_at=session.created_at,
+        role_since=session.role_since,
+        age_seconds=round(now_ts - session.created_at.timestamp(), 3),
+        verdict=session.verdict.value if session.verdict else None,
+        verdict_reason=session.verdict_reason,
+        verdict_at=session.verdict_at,
+        breaker_open_until=session.open_until,
+    )
+
+
+def as_secret(value: object, *, field: str, password: bool = False) -> Secret:
+    """A submitted session string or password as a Secret; InvalidInput (without echoing it) when malformed."""
+    if isinstance(value, Secret):
+        value = value.reveal()
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string", field=field)
+    text = value if password else value.strip()
+    if not text:
+        raise InvalidInput(f"{field} is empty", field=field)
+    if len(text) > MAX_SESSION_LENGTH:
+        raise InvalidInput(f"{field} is too long (at most {MAX_SESSION_LENGTH} characters)", field=field)
+    if not text.isprintable() or (not password and any(c.isspace() for c in text)):
+        raise InvalidInput(f"{field} contains whitespace or control characters", field=field)
+    return Secret(text)

@@ -1,0 +1,126 @@
+"""SessionFactory: the Python API of tgsessions, one facade over every use case.
+
+Build it with :func:`tgsessions.bootstrap.build_factory` (settings → adapters), or directly with ports for tests.
+Every method normalises and checks its input and raises only errors of :mod:`tgsessions.domain.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+
+from tgsessions.domain.model import ClientIdentity, Origin, Proxy
+from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
+from tgsessions.service import accounts, fetching, maintenance, reporting
+from tgsessions.service.accounts import AddedAccount
+from tgsessions.service.core import FactoryCore
+from tgsessions.service.maintenance import Progress
+from tgsessions.service.options import FactoryOptions
+from tgsessions.service.results import (
+    BatchItem,
+    CleanupReport,
+    FetchResult,
+    HistoryPage,
+    MaintenanceReport,
+    SessionInfo,
+    StatusReport,
+)
+from tgsessions.service.validation import Sleep
+
+DEFAULT_ACTOR = "python"
+
+
+class SessionFactory:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        gateway: TelegramGateway,
+        cache: VerdictCache,
+        cipher: Cipher,
+        clock: Clock,
+        options: FactoryOptions | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        lock_holder: str | None = None,
+    ) -> None:
+        self._core = FactoryCore.build(
+            db=db,
+            gateway=gateway,
+            cache=cache,
+            cipher=cipher,
+            clock=clock,
+            options=options or FactoryOptions(),
+            sleep=sleep,
+            rand=rand,
+            lock_holder=lock_holder,
+        )
+
+    def __repr__(self) -> str:
+        return f"SessionFactory(db={self._core.db.backend!r}, telegram={self.telegram_backend!r})"
+
+    @property
+    def telegram_backend(self) -> str:
+        return self._core.gateway.backend
+
+    @property
+    def options(self) -> FactoryOptions:
+        return self._core.options
+
+    async def fetch_one(self, phone: object, *, actor: str = DEFAULT_ACTOR) -> FetchResult:
+        """A session of ``phone`` that works right now: the primary, a promoted backup, or a freshly minted one."""
+        return await fetching.fetch_one(self._core, phone, actor=actor)
+
+    async def batch_fetch(self, phones: Sequence[object], *, actor: str = DEFAULT_ACTOR) -> list[BatchItem]:
+        return await fetching.batch_fetch(self._core, phones, actor=actor)
+
+    async def add_account(
+        self,
+        phone: object,
+        *,
+        primary: object = None,
+        keeper: object = None,
+        backups: Sequence[object] = (),
+        two_fa: object = None,
+        identity: ClientIdentity | None = None,
+        proxy: Proxy | None = None,
+        origin: Origin = Origin.MANUAL,
+        actor: str = DEFAULT_ACTOR,
+    ) -> AddedAccount:
+        return await accounts.add_account(
+            self._core, phone, primary=primary, keeper=keeper, backups=backups, two_fa=two_fa,
+            identity=identity, proxy=proxy, origin=origin, actor=actor,
+        )  # fmt: skip
+
+    async def update_session(self, phone: object, new_session: object, *, actor: str = DEFAULT_ACTOR) -> SessionInfo:
+        return await accounts.update_session(self._core, phone, new_session, actor=actor)
+
+    async def cleanup_sessions(
+        self, phone: object, max_backups: int | None = None, *, actor: str = DEFAULT_ACTOR
+    ) -> CleanupReport:
+        return await reporting.cleanup_sessions(self._core, phone, max_backups, actor=actor)
+
+    async def session_status(self, phone: object, *, actor: str = DEFAULT_ACTOR) -> StatusReport:
+        return await reporting.session_status(self._core, phone, actor=actor)
+
+    async def list_backups(self, phone: object) -> list[SessionInfo]:
+        return await reporting.list_backups(self._core, phone)
+
+    async def history(self, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
+        return await reporting.history(self._core, phone, limit=limit, before=before)
+
+    async def cache_stats(self) -> CacheStats:
+        return await reporting.cache_stats(self._core)
+
+    async def run_maintenance(
+        self, *, actor: str = "scheduler", progress: Progress | None = None, page_size: int = 100
+    ) -> MaintenanceReport:
+        return await maintenance.run_maintenance(self._core, actor=actor, progress=progress, page_size=page_size)
+
+    async def drain(self) -> None:
+        """Wait until background work (backup top-ups) has finished."""
+        await self._core.drain()
+
+    async def aclose(self) -> None:
+        await self._core.aclose()

@@ -1,0 +1,118 @@
+"""fetch_one and batch_fetch: hand out a session that works right now.
+
+Warm path: the primary's verdict is cached alive, so one short read plus the audit row, without the lock.
+Cold path: under the phone lock, validate the primary, promote the newest live backup, or mint (recovery.py).
+Every hand-out writes a ``handed_out`` event in the same transaction; if that write fails, nothing is returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from tgsessions.domain.errors import AccountBanned, InvalidInput, RetryLater, TgSessionsError, UnknownPhone
+from tgsessions.domain.model import Account, Action, Event, Role, Session
+from tgsessions.domain.phone import normalise_phone
+from tgsessions.service.core import FactoryCore
+from tgsessions.service.results import BatchItem, FetchResult
+
+log = logging.getLogger("tgsessions.factory")
+
+
+async def fetch_one(core: FactoryCore, phone: object, *, actor: str) -> FetchResult:
+    number = normalise_phone(phone)
+    warm = await _fetch_cached(core, number, actor)
+    if warm is not None:
+        return warm
+    async with core.working(number, actor) as (work, lease):
+        session, how = await core.recovery.ensure_primary(work, lease)
+        work.event(Action.HANDED_OUT, core.clock.now(), session=session, how=how)
+        result = _result(work.account, session, how)
+    if how in ("promoted", "minted") and core.options.top_up_in_background:
+        core.spawn(f"top-up:{number}", top_up(core, number))
+    return result
+
+
+async def _fetch_cached(core: FactoryCore, phone: str, actor: str) -> FetchResult | None:
+    now = core.clock.now()
+    async with core.db.unit_of_work() as uow:
+        account = await uow.accounts.get_account(phone)
+        if account is None or account.id is None:
+            raise UnknownPhone(phone)
+        if account.is_banned:
+            raise AccountBanned(phone, account.state.value)
+        sessions = await uow.accounts.sessions(account.id)
+        primary = next((s for s in sessions if s.role is Role.PRIMARY), None)
+        if primary is None or primary.string is None or primary.breaker_open(now):
+            return None
+        verdict = await core.cache.get(primary.session_id)
+        if verdict is None or not verdict.is_alive:
+            return None
+        await uow.accounts.append_event(
+            Event(account.id, Action.HANDED_OUT, actor, "ok", now, primary.session_id, detail={"how": "cached"})
+        )
+        await uow.commit()
+    return _result(account, primary, "cached")
+
+
+def _result(account: Account, session: Session, how: str) -> FetchResult:
+    assert session.string is not None
+    return FetchResult(
+        phone=account.phone,
+        session=session.string,
+        session_id=session.session_id,
+        role=session.role.value,
+        origin=session.origin.value,
+        how=how,
+        last_updated=account.last_updated,
+        created_at=account.created_at,
+        updated_at=account.updated_at,
+        frozen=account.frozen,
+    )
+
+
+async def top_up(core: FactoryCore, phone: str) -> None:
+    """Background: mint backups up to the target after a promotion or a mint. Failures are logged, not raised."""
+    try:
+        async with core.working(phone, "top-up") as (work, lease):
+            await core.recovery.top_up(work, lease, core.options.target_backups)
+    except TgSessionsError as exc:
+        log.info("top-up of %s stopped: %s", phone, exc.code)
+
+
+async def batch_fetch(core: FactoryCore, phones: Sequence[object], *, actor: str) -> list[BatchItem]:
+    """Up to ``batch_limit`` phones, deduplicated after normalisation, fetched with bounded concurrency.
+
+    One item per distinct phone, in the order given: a result or an error (code, message, retry_after).
+    """
+    if not isinstance(phones, Sequence) or isinstance(phones, str | bytes):
+        raise InvalidInput("mobiles must be a list of phone numbers", field="mobiles")
+    limit = core.options.batch_limit
+    if not 1 <= len(phones) <= limit:
+        raise InvalidInput(f"mobiles must hold 1 to {limit} phone numbers, got {len(phones)}", field="mobiles")
+    items: list[BatchItem | str] = []
+    seen: set[str] = set()
+    for raw in phones:
+        try:
+            number = normalise_phone(raw)
+        except InvalidInput as exc:
+            items.append(BatchItem(str(raw)[:32], error_code=exc.code, error=exc.message))
+            continue
+        if number not in seen:
+            seen.add(number)
+            items.append(number)
+    gate = asyncio.Semaphore(core.options.batch_concurrency)
+
+    async def one(number: str) -> BatchItem:
+        async with gate:
+            try:
+                return BatchItem(number, result=await fetch_one(core, number, actor=actor))
+            except RetryLater as exc:
+                return BatchItem(number, error_code=exc.code, error=exc.message, retry_after=exc.retry_after)
+            except TgSessionsError as exc:
+                return BatchItem(number, error_code=exc.code, error=exc.message)
+
+    fetched = await asyncio.gather(*(one(i) for i in items if isinstance(i, str)))
+    by_phone = {item.phone: item for item in fetched}
+    return [by_phone[i] if isinstance(i, str) else i for i in items]

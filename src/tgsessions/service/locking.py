@@ -1,0 +1,57 @@
+"""One caller at a time per phone: a single-flight lock inside the process and a lease row across processes.
+
+The lease carries a token that grows each time it changes hands; every write under the lock is fenced with it,
+so a holder whose lease expired (and was taken over) cannot write any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from tgsessions.domain.errors import ConcurrentModification
+from tgsessions.domain.ports import Lease, LeaseStore
+
+
+class PhoneLocks:
+    def __init__(self, leases: LeaseStore, *, ttl: timedelta, wait: float, holder: str | None = None) -> None:
+        self._leases = leases
+        self._ttl = ttl
+        self._wait = wait
+        self.holder = holder or f"tgs-{uuid.uuid4().hex[:12]}"
+        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _local_lock(self, phone: str) -> asyncio.Lock:
+        lock = self._local.get(phone)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._local[phone] = lock
+        return lock
+
+    @asynccontextmanager
+    async def hold(self, phone: str) -> AsyncIterator[Lease]:
+        """Hold the phone for the block; raise ConcurrentModification if another holder keeps it too long."""
+        local = self._local_lock(phone)
+        async with local:
+            lease = await self._acquire(f"phone:{phone}", phone)
+            try:
+                yield lease
+            finally:
+                await asyncio.shield(self._leases.release(lease))
+
+    async def _acquire(self, name: str, phone: str) -> Lease:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait
+        delay = 0.01
+        while True:
+            lease = await self._leases.try_acquire(name, self.holder, self._ttl)
+            if lease is not None:
+                return lease
+            if loop.time() >= deadline:
+                raise ConcurrentModification(f"account {phone} is busy in another process; try again", phone=phone)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)

@@ -1,0 +1,126 @@
+"""Minting a brand-new session from a live one, inside the account's login budget.
+
+Every attempt is written down (durably, before Telegram is called) and counts against the budget, successful or
+not. The budget is checked before each attempt, so a spent budget refuses without calling Telegram. Transient
+failures are retried with backoff while the budget allows; a flood wait, a wrong 2FA password or a dead source are
+not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+from tgsessions.domain.errors import LoginBudgetSpent, MintFailed, TelegramUnavailable
+from tgsessions.domain.model import Action, Origin, Role, Session
+from tgsessions.domain.policies import backoff_delay
+from tgsessions.domain.ports import Cipher, Clock, Database, Lease, MintedSession, TelegramGateway
+from tgsessions.domain.verdict import Verdict
+from tgsessions.service.options import FactoryOptions
+from tgsessions.service.validation import Sleep
+from tgsessions.service.workspace import AccountWork
+
+SHORT_FLOOD = 5.0  # a flood wait this short is retried after waiting it out; longer ones are returned
+
+
+class Minter:
+    def __init__(
+        self,
+        db: Database,
+        gateway: TelegramGateway,
+        cipher: Cipher,
+        clock: Clock,
+        options: FactoryOptions,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._cipher = cipher
+        self._clock = clock
+        self._options = options
+        self._sleep = sleep
+        self._rand = rand
+
+    async def budget_left(self, work: AccountWork) -> tuple[int, float]:
+        """Attempts left in the rolling window, and seconds until one more fits when none is left."""
+        budget = self._options.login_budget
+        now = self._clock.now()
+        async with self._db.unit_of_work() as uow:
+            times = await uow.accounts.event_times(work.account_id, Action.LOGIN_ATTEMPT, now - budget.window)
+        return budget.remaining(len(times)), budget.retry_after(times, now)
+
+    async def mint(self, work: AccountWork, source: Session, *, role: Role, fence: Lease, reserve: int = 0) -> Session:
+        """Mint from ``source`` and add the new session to ``work`` with ``role``; raise when it cannot be done."""
+        retry = self._options.retry
+        last: Exception | None = None
+        for attempt in range(retry.attempts):
+            remaining, wait = await self.budget_left(work)
+            if remaining <= reserve:
+                await work.flush(self._db, fence, now=self._clock.now())
+                kept = f" ({reserve} kept for fetch)" if reserve else ""
+                raise LoginBudgetSpent(
+                    f"login budget of account {work.phone} is spent{kept}: at most "
+                    f"{self._options.login_budget.limit} logins per {self._window_text()}",
+                    retry_after=max(wait, 1.0),
+                    phone=work.phone,
+                )
+            now = self._clock.now()
+            work.event(Action.LOGIN_ATTEMPT, now, session=source, attempt=attempt + 1)
+            await work.flush(self._db, fence, now=now)  # counted before Telegram is asked
+            try:
+                async with asyncio.timeout(self._options.mint_timeout):
+                    minted = await self._gateway.mint(
+                        work.access(source), new_identity=source.identity, two_fa=work.account.two_fa
+                    )
+            except TimeoutError as exc:
+                last = MintFailed(
+                    f"minting for {work.phone} timed out", reason="timeout", transient=True, phone=work.phone
+                )
+                last.__cause__ = exc
+            except TelegramUnavailable as exc:
+                last = exc
+                if exc.retry_after > SHORT_FLOOD:
+                    self._record_failure(work, source, "telegram_unavailable")
+                    raise
+            except MintFailed as exc:
+                last = exc
+                if not exc.transient:
+                    self._record_failure(work, source, exc.reason)
+                    raise
+            else:
+                return self._adopt(work, source, minted, role)
+            self._record_failure(work, source, getattr(last, "reason", "telegram_unavailable"))
+            if attempt + 1 < retry.attempts:
+                await self._sleep(backoff_delay(attempt, base=retry.base_delay, cap=retry.max_delay, rand=self._rand))
+        assert last is not None
+        raise last
+
+    def _adopt(self, work: AccountWork, source: Session, minted: MintedSession, role: Role) -> Session:
+        now = self._clock.now()
+        session = Session(
+            session_id=self._cipher.fingerprint(minted.string.reveal()),
+            account_id=work.account_id,
+            role=role,
+            origin=Origin.MINTED,
+            identity=minted.identity,
+            created_at=now,
+            role_since=now,
+            string=minted.string,
+            auth_hash=minted.auth_hash,
+        )
+        session.record(Verdict.alive(now))
+        work.add(session)
+        work.event(Action.MINTED, now, session=session, method=minted.method, source=source.session_id, role=role.value)
+        return session
+
+    def _record_failure(self, work: AccountWork, source: Session, reason: str) -> None:
+        work.event(Action.MINT_FAILED, self._clock.now(), outcome="failed", session=source, reason=reason)
+
+    def _window_text(self) -> str:
+        window = self._options.login_budget.window
+        hours = window / timedelta(hours=1)
+        return f"{hours:g} h"

@@ -1,0 +1,109 @@
+"""Read-mostly use cases: status, backups, history, cleanup, cache statistics."""
+
+from __future__ import annotations
+
+from tgsessions.domain.errors import AccountBanned, InvalidInput, UnknownPhone
+from tgsessions.domain.model import Account, Role
+from tgsessions.domain.phone import normalise_phone
+from tgsessions.domain.policies import newest_first, reliability
+from tgsessions.domain.ports import CacheStats
+from tgsessions.domain.verdict import VerdictKind
+from tgsessions.service.core import FactoryCore
+from tgsessions.service.results import CleanupReport, HistoryPage, SessionInfo, StatusReport
+
+MAX_CLEANUP_LIMIT = 20
+
+
+async def session_status(core: FactoryCore, phone: object, *, actor: str) -> StatusReport:
+    """The primary is checked now (cache first); backups and keeper are reported by their last known verdict."""
+    number = normalise_phone(phone)
+    async with core.working(number, actor) as (work, _lease):
+        primary = work.primary
+        primary_alive: bool | None = None
+        if primary is not None and not work.account.is_banned:
+            try:
+                verdict = await core.recovery.check(work, primary)
+            except AccountBanned:
+                primary_alive = False
+            else:
+                primary_alive = None if verdict.kind is VerdictKind.UNKNOWN else verdict.is_alive
+        elif work.account.is_banned:
+            primary_alive = False
+        backups = work.backups
+        live = sum(s.verdict is VerdictKind.ALIVE for s in backups)
+        async with core.db.unit_of_work() as uow:
+            recent = await uow.accounts.recent_verdicts(work.account_id, core.options.recent_verdicts)
+        left, _wait = await core.recovery.minter.budget_left(work)
+        score = reliability(
+            primary_alive=bool(primary_alive),
+            live_backups=live,
+            recent=recent,
+            target_backups=core.options.target_backups,
+        )
+        checks = [s.verdict_at for s in work.sessions if s.verdict_at is not None]
+        account = work.account
+        return StatusReport(
+            phone=number,
+            state=account.state.value,
+            frozen=account.frozen,
+            primary_alive=primary_alive,
+            primary=core.info(primary) if primary else None,
+            keeper=core.info(work.keeper) if work.keeper else None,
+            live_backups=live,
+            total_backups=len(backups),
+            reliability_score=score.score,
+            reliability_level=score.level,
+            login_attempts_left=left,
+            last_checked=max(checks) if checks else None,
+            last_updated=account.last_updated,
+            last_cleanup=account.last_cleanup,
+            created_at=account.created_at,
+        )
+
+
+async def _account(core: FactoryCore, number: str) -> Account:
+    async with core.db.unit_of_work() as uow:
+        account = await uow.accounts.get_account(number)
+    if account is None or account.id is None:
+        raise UnknownPhone(number)
+    return account
+
+
+async def list_backups(core: FactoryCore, phone: object) -> list[SessionInfo]:
+    number = normalise_phone(phone)
+    account = await _account(core, number)
+    assert account.id is not None
+    async with core.db.unit_of_work() as uow:
+        sessions = await uow.accounts.sessions(account.id)
+    return [core.info(s) for s in newest_first(s for s in sessions if s.role is Role.BACKUP)]
+
+
+async def history(core: FactoryCore, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
+    number = normalise_phone(phone)
+    top = core.options.history_limit_max
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= top:
+        raise InvalidInput(f"limit must be a whole number from 1 to {top}", field="limit")
+    if before is not None and (isinstance(before, bool) or not isinstance(before, int) or before < 1):
+        raise InvalidInput("before must be a positive event id", field="before")
+    account = await _account(core, number)
+    assert account.id is not None
+    async with core.db.unit_of_work() as uow:
+        events = await uow.accounts.events(account.id, limit=limit, before_id=before)
+    next_before = events[-1].id if len(events) == limit else None
+    return HistoryPage(number, events, next_before)
+
+
+async def cleanup_sessions(
+    core: FactoryCore, phone: object, max_backups: int | None = None, *, actor: str
+) -> CleanupReport:
+    number = normalise_phone(phone)
+    limit = core.options.cleanup_default if max_backups is None else max_backups
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_CLEANUP_LIMIT:
+        raise InvalidInput(f"maxSessions must be a whole number from 0 to {MAX_CLEANUP_LIMIT}", field="maxSessions")
+    async with core.working(number, actor) as (work, _lease):
+        core.recovery.refuse_banned(work)
+        return await core.recovery.cleanup(work, limit)
+
+
+async def cache_stats(core: FactoryCore) -> CacheStats:
+    return await core.cache.stats()

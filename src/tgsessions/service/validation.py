@@ -1,0 +1,103 @@
+"""Validation of one session: verdict cache, circuit breaker, timeout, retries with backoff.
+
+Only transient outcomes (``unknown``) are retried, and never a flood wait: that opens the breaker for exactly the
+seconds Telegram asked for. Final verdicts (alive, dead, account_dead) are cached; unknown ones never are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tgsessions.domain.model import Action, Session
+from tgsessions.domain.policies import backoff_delay
+from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
+from tgsessions.domain.verdict import Reason, Verdict
+from tgsessions.service.options import FactoryOptions
+from tgsessions.service.workspace import AccountWork
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    verdict: Verdict
+    from_cache: bool
+
+
+class Validator:
+    def __init__(
+        self,
+        gateway: TelegramGateway,
+        cache: VerdictCache,
+        clock: Clock,
+        options: FactoryOptions,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._gateway = gateway
+        self._cache = cache
+        self._clock = clock
+        self._options = options
+        self._sleep = sleep
+        self._rand = rand
+
+    async def cached(self, session: Session) -> Verdict | None:
+        return await self._cache.get(session.session_id)
+
+    async def check(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Verdict:
+        """The verdict on ``session`` now; records it on the session and, when Telegram was asked, as an event."""
+        if use_cache:
+            cached = await self._cache.get(session.session_id)
+            if cached is not None:
+                return cached
+        now = self._clock.now()
+        if session.breaker_open(now):
+            assert session.open_until is not None
+            wait = (session.open_until - now).total_seconds()
+            return Verdict.unknown(Reason.BREAKER_OPEN, now, retry_after=wait)
+        verdict = await self._ask_with_retries(work, session)
+        session.record(verdict)
+        opened = self._options.breaker.apply(session, verdict)
+        work.touch(session)
+        work.event(
+            Action.VALIDATED, verdict.checked_at, outcome=verdict.kind.value, session=session, reason=verdict.reason
+        )
+        if opened:
+            assert session.open_until is not None
+            work.event(
+                Action.BREAKER_OPENED,
+                verdict.checked_at,
+                session=session,
+                reason=verdict.reason,
+                open_until=session.open_until.isoformat(),
+            )
+        if verdict.is_final:
+            await self._cache.put(session.session_id, verdict)
+        else:
+            await self._cache.invalidate(session.session_id)
+        return verdict
+
+    async def _ask_with_retries(self, work: AccountWork, session: Session) -> Verdict:
+        retry = self._options.retry
+        verdict = await self._ask_once(work, session)
+        for attempt in range(1, retry.attempts):
+            if verdict.is_final or verdict.retry_after is not None:
+                break
+            await self._sleep(backoff_delay(attempt - 1, base=retry.base_delay, cap=retry.max_delay, rand=self._rand))
+            verdict = await self._ask_once(work, session)
+        return verdict
+
+    async def _ask_once(self, work: AccountWork, session: Session) -> Verdict:
+        try:
+            async with asyncio.timeout(self._options.validation_timeout):
+                return await self._gateway.validate(work.access(session))
+        except TimeoutError:
+            return Verdict.unknown(Reason.TIMEOUT, self._now())
+
+    def _now(self) -> datetime:
+        return self._clock.now()

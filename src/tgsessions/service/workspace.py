@@ -1,0 +1,131 @@
+"""The state of one account while a use case works on it under the phone lock, and the changes it collects.
+
+Telegram calls happen between a short read and a short, fenced write: no database transaction stays open while
+Telegram is asked anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tgsessions.domain.errors import UnknownPhone
+from tgsessions.domain.model import Account, Action, Event, Role, Session
+from tgsessions.domain.policies import newest_first
+from tgsessions.domain.ports import Database, Lease, SessionAccess
+
+
+@dataclass(slots=True)
+class AccountWork:
+    account: Account
+    sessions: list[Session]
+    actor: str
+    account_dirty: bool = False
+    _dirty: dict[str, Session] = field(default_factory=dict)
+    _new: list[Session] = field(default_factory=list)
+    _events: list[Event] = field(default_factory=list)
+
+    @classmethod
+    async def load(cls, db: Database, phone: str, actor: str) -> AccountWork:
+        async with db.unit_of_work() as uow:
+            account = await uow.accounts.get_account(phone)
+            if account is None or account.id is None:
+                raise UnknownPhone(phone)
+            sessions = await uow.accounts.sessions(account.id)
+        return cls(account, sessions, actor)
+
+    @property
+    def account_id(self) -> int:
+        assert self.account.id is not None
+        return self.account.id
+
+    @property
+    def phone(self) -> str:
+        return self.account.phone
+
+    def role(self, role: Role) -> list[Session]:
+        return [s for s in self.sessions if s.role is role]
+
+    @property
+    def primary(self) -> Session | None:
+        found = self.role(Role.PRIMARY)
+        return found[0] if found else None
+
+    @property
+    def keeper(self) -> Session | None:
+        found = self.role(Role.KEEPER)
+        return found[0] if found else None
+
+    @property
+    def backups(self) -> list[Session]:
+        return newest_first(self.role(Role.BACKUP))
+
+    def access(self, session: Session) -> SessionAccess:
+        assert session.string is not None, "a retired session cannot connect"
+        return SessionAccess(session.string, self.phone, session.identity, self.account.proxy)
+
+    def touch(self, session: Session) -> None:
+        if session.id is not None:
+            self._dirty[session.session_id] = session
+
+    def touch_account(self) -> None:
+        self.account_dirty = True
+
+    def add(self, session: Session) -> None:
+        self.sessions.append(session)
+        self._new.append(session)
+
+    def retire(self, session: Session, now: datetime, reason: str) -> None:
+        session.retire(now)
+        self.sessions.remove(session)
+        self.touch(session)
+        self.event(Action.RETIRED, now, session=session, reason=reason)
+
+    def event(
+        self,
+        action: Action,
+        at: datetime,
+        *,
+        outcome: str = "ok",
+        session: Session | None = None,
+        reason: str | None = None,
+        **detail: str | int | float | bool | None,
+    ) -> None:
+        self._events.append(
+            Event(
+                account_id=self.account_id,
+                action=action,
+                actor=self.actor,
+                outcome=outcome,
+                at=at,
+                session_id=session.session_id if session else None,
+                reason=reason,
+                detail=dict(detail),
+            )
+        )
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.account_dirty or self._dirty or self._new or self._events)
+
+    async def flush(self, db: Database, fence: Lease | None, *, now: datetime) -> None:
+        """Write every collected change in one unit of work (fenced by the lease), then forget them."""
+        if not self.has_changes:
+            return
+        async with db.unit_of_work(fence=fence) as uow:
+            repo = uow.accounts
+            for session in self._new:
+                stored = await repo.add_session(session)
+                session.id = stored.id
+            for session in self._dirty.values():
+                await repo.save_session(session)
+            if self.account_dirty:
+                self.account.updated_at = now
+                await repo.save_account(self.account)
+            for event in self._events:
+                await repo.append_event(event)
+            await uow.commit()
+        self._dirty.clear()
+        self._new.clear()
+        self._events.clear()
+        self.account_dirty = False
