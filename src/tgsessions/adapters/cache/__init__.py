@@ -1,0 +1,1 @@
+"""Verdict caches: in-process memory (``memory``) and shared Redis (``redis``), both implementing VerdictCache."""

@@ -1,0 +1,1 @@
+"""Telegram adapters: the Telethon gateway and a simulated Telegram for tests, demos and benchmarks."""
