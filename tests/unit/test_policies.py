@@ -77,8 +77,13 @@ def test_cleanup_never_touches_the_last_live_session() -> None:
 
 @pytest.mark.parametrize(
     ("primary", "live", "level"),
-    [(True, 2, Level.HIGH), (True, 1, Level.MEDIUM), (False, 1, Level.MEDIUM), (True, 0, Level.MEDIUM),
-     (False, 0, Level.LOW)],
+    [
+        (True, 2, Level.HIGH),
+        (True, 1, Level.MEDIUM),
+        (False, 1, Level.MEDIUM),
+        (True, 0, Level.MEDIUM),
+        (False, 0, Level.LOW),
+    ],
 )
 def test_reliability_levels(primary: bool, live: int, level: str) -> None:
     assert reliability(primary_alive=primary, live_backups=live, recent=[], target_backups=2).level == level
@@ -92,8 +97,14 @@ def test_reliability_score_weights_and_bounds() -> None:
     mixed = reliability(
         primary_alive=True,
         live_backups=1,
-        recent=[VerdictKind.ALIVE, VerdictKind.DEAD, VerdictKind.UNKNOWN, VerdictKind.ALIVE, VerdictKind.ALIVE,
-                VerdictKind.DEAD],
+        recent=[
+            VerdictKind.ALIVE,
+            VerdictKind.DEAD,
+            VerdictKind.UNKNOWN,
+            VerdictKind.ALIVE,
+            VerdictKind.ALIVE,
+            VerdictKind.DEAD,
+        ],
         target_backups=2,
     )
     assert mixed.score == pytest.approx(0.5 + 0.15 + 0.2 * 3 / 5)

@@ -13,6 +13,7 @@ from tgsessions.domain.model import Action
 from tgsessions.domain.verdict import VerdictKind
 from tgsessions.service.core import FactoryCore
 from tgsessions.service.results import MaintenanceReport
+from tgsessions.service.workspace import AccountWork
 
 Progress = Callable[[int, int, str], None]  # (done, total, phone)
 
@@ -50,8 +51,10 @@ async def _maintain(
     core: FactoryCore, phone: str, report: MaintenanceReport, actor: str, max_backups: int | None
 ) -> None:
     recovery = core.recovery
+    seen: list[AccountWork] = []
     try:
         async with core.working(phone, actor) as (work, lease):
+            seen.append(work)
             if work.account.is_banned:
                 report.banned += 1
                 return
@@ -59,7 +62,6 @@ async def _maintain(
             report.promoted += how == "promoted"
             report.minted += how == "minted"
             cleaned = await recovery.cleanup(work, core.options.cleanup_default if max_backups is None else max_backups)
-            report.retired += len(cleaned.retired_dead)
             report.revoked += len(cleaned.revoked)
             report.minted += await recovery.top_up(work, lease, core.options.target_backups)
             keeper = work.keeper
@@ -67,7 +69,6 @@ async def _maintain(
                 verdict = await recovery.check(work, keeper)
                 if verdict.kind is VerdictKind.DEAD:
                     work.retire(keeper, core.clock.now(), verdict.reason)
-                    report.retired += 1
             work.event(Action.MAINTAINED, core.clock.now(), live_backups=len(work.backups))
             report.healthy += 1
     except AccountUnrecoverable:
@@ -76,3 +77,5 @@ async def _maintain(
         report.banned += 1
     except TgSessionsError as exc:
         report.errors[phone] = f"{exc.code}: {exc.message}"
+    finally:
+        report.retired += sum(w.retired_dead for w in seen)

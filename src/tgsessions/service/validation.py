@@ -60,9 +60,8 @@ class Validator:
             assert session.open_until is not None
             wait = (session.open_until - now).total_seconds()
             return Verdict.unknown(Reason.BREAKER_OPEN, now, retry_after=wait)
-        verdict = await self._ask_with_retries(work, session)
+        verdict, opened = await self._ask_with_retries(work, session)
         session.record(verdict)
-        opened = self._options.breaker.apply(session, verdict)
         work.touch(session)
         work.event(
             Action.VALIDATED, verdict.checked_at, outcome=verdict.kind.value, session=session, reason=verdict.reason
@@ -82,15 +81,21 @@ class Validator:
             await self._cache.invalidate(session.session_id)
         return verdict
 
-    async def _ask_with_retries(self, work: AccountWork, session: Session) -> Verdict:
+    async def _ask_with_retries(self, work: AccountWork, session: Session) -> tuple[Verdict, bool]:
+        """Ask Telegram; retry transient outcomes with backoff. Every attempt feeds the breaker, and an opened
+        breaker (or a flood wait) ends the retries. Returns the last verdict and whether the breaker opened."""
         retry = self._options.retry
-        verdict = await self._ask_once(work, session)
-        for attempt in range(1, retry.attempts):
-            if verdict.is_final or verdict.retry_after is not None:
-                break
-            await self._sleep(backoff_delay(attempt - 1, base=retry.base_delay, cap=retry.max_delay, rand=self._rand))
+        breaker = self._options.breaker
+        for attempt in range(retry.attempts):
+            if attempt:
+                await self._sleep(
+                    backoff_delay(attempt - 1, base=retry.base_delay, cap=retry.max_delay, rand=self._rand)
+                )
             verdict = await self._ask_once(work, session)
-        return verdict
+            opened = breaker.apply(session, verdict)
+            if verdict.is_final or opened or verdict.retry_after is not None:
+                break
+        return verdict, opened
 
     async def _ask_once(self, work: AccountWork, session: Session) -> Verdict:
         try:

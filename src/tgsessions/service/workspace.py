@@ -21,6 +21,7 @@ class AccountWork:
     sessions: list[Session]
     actor: str
     account_dirty: bool = False
+    retired_dead: int = 0  # sessions retired because Telegram said they are dead (not revoked by us)
     _dirty: dict[str, Session] = field(default_factory=dict)
     _new: list[Session] = field(default_factory=list)
     _events: list[Event] = field(default_factory=list)
@@ -77,6 +78,8 @@ class AccountWork:
 
     def retire(self, session: Session, now: datetime, reason: str) -> None:
         session.retire(now)
+        if reason != "revoked":
+            self.retired_dead += 1
         self.sessions.remove(session)
         self.touch(session)
         self.event(Action.RETIRED, now, session=session, reason=reason)
