@@ -1,0 +1,66 @@
+"""SqlDatabase: the Database port over SQLAlchemy (async), for SQLite and PostgreSQL.
+
+URLs: ``sqlite+aiosqlite:///relative/or/absolute/path.db`` (four slashes for an absolute path) or
+``postgresql+asyncpg://user:password@host:5432/dbname``. The schema is managed by Alembic (see migrate.py);
+``open`` does not create tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tgsessions.adapters.sql.engine import backend_of, create_engine
+from tgsessions.adapters.sql.leases import SqlLeaseStore
+from tgsessions.adapters.sql.unit_of_work import SqlUnitOfWork
+from tgsessions.domain.ports import Cipher, Clock, Database, Lease, LeaseStore, UnitOfWork
+
+
+class SqlDatabase:
+    """Owns one engine (connection pool). Create with ``await SqlDatabase.open(url, cipher=..., clock=...)`` and
+    close with ``await db.aclose()``. ``backend`` is ``"sqlite"`` or ``"postgresql"``."""
+
+    def __init__(self, engine: AsyncEngine, *, cipher: Cipher, clock: Clock) -> None:
+        self.engine = engine
+        self.backend: str = backend_of(engine.url)
+        self.url = engine.url.render_as_string(hide_password=True)
+        self._cipher = cipher
+        self._clock = clock
+        self._leases = SqlLeaseStore(engine, clock)
+
+    @classmethod
+    async def open(cls, url: str, *, cipher: Cipher, clock: Clock, **engine_options: Any) -> SqlDatabase:
+        """Create the engine and check that the database answers (connection errors propagate unchanged)."""
+        engine = create_engine(url, **engine_options)
+        database = cls(engine, cipher=cipher, clock=clock)
+        try:
+            await database.ping()
+        except BaseException:
+            await engine.dispose()
+            raise
+        return database
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+    def unit_of_work(self, *, fence: Lease | None = None) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._cipher, self._clock, fence)
+
+    @property
+    def leases(self) -> SqlLeaseStore:
+        return self._leases
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1``; raises the driver's error when the database is unreachable."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def __repr__(self) -> str:
+        return f"SqlDatabase({self.url!r})"
+
+
+def _conforms(db: SqlDatabase) -> tuple[Database, UnitOfWork, LeaseStore]:
+    """Checked by mypy: SqlDatabase, its units of work and its lease store implement the ports."""
+    return db, db.unit_of_work(), db.leases

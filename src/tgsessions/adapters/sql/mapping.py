@@ -1,0 +1,186 @@
+"""Rows <-> entities, with encryption at the boundary.
+
+Each ciphertext is bound to its row by the AEAD associated data, so a blob copied into another row does not decrypt:
+
+* session string: ``tgs:session:{account_id}:{session_id}``
+* 2FA password: ``tgs:2fa:{phone}``
+* proxy (the whole Proxy as JSON, password included): ``tgs:proxy:{phone}``
+
+Decryption failures become SecretUnreadable naming the phone or session_id, never the secret.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from tgsessions.domain.errors import SecretUnreadable
+from tgsessions.domain.model import Account, AccountState, Action, ClientIdentity, Event, Origin, Proxy, Role, Session
+from tgsessions.domain.ports import Cipher
+from tgsessions.domain.secret import Secret
+from tgsessions.domain.verdict import VerdictKind
+
+
+def session_aad(account_id: int, session_id: str) -> bytes:
+    return f"tgs:session:{account_id}:{session_id}".encode()
+
+
+def two_fa_aad(phone: str) -> bytes:
+    return f"tgs:2fa:{phone}".encode()
+
+
+def proxy_aad(phone: str) -> bytes:
+    return f"tgs:proxy:{phone}".encode()
+
+
+def identity_to_json(identity: ClientIdentity) -> str:
+    return json.dumps(asdict(identity), sort_keys=True)
+
+
+def identity_from_json(text: str) -> ClientIdentity:
+    return ClientIdentity(**json.loads(text))
+
+
+def _proxy_to_json(proxy: Proxy) -> str:
+    password = proxy.password.reveal() if proxy.password is not None else None
+    fields = {"scheme": proxy.scheme, "host": proxy.host, "port": proxy.port, "username": proxy.username}
+    return json.dumps({**fields, "password": password}, sort_keys=True)
+
+
+def _proxy_from_json(text: str) -> Proxy:
+    data = json.loads(text)
+    password = data.pop("password", None)
+    return Proxy(**data, password=Secret(password) if password is not None else None)
+
+
+def account_values(account: Account, cipher: Cipher) -> dict[str, Any]:
+    """Column values for an account row (everything except ``id``)."""
+    phone = account.phone
+    two_fa = account.two_fa
+    return {
+        "phone": phone,
+        "two_fa_ct": cipher.encrypt(two_fa.reveal(), aad=two_fa_aad(phone)) if two_fa is not None else None,
+        "proxy_ct": cipher.encrypt(_proxy_to_json(account.proxy), aad=proxy_aad(phone)) if account.proxy else None,
+        "identity": identity_to_json(account.identity),
+        "state": account.state.value,
+        "frozen": account.frozen,
+        "created_at": account.created_at,
+        "updated_at": account.updated_at,
+        "last_updated": account.last_updated,
+        "last_cleanup": account.last_cleanup,
+        "version": account.version,
+    }
+
+
+def account_from_row(row: RowMapping, cipher: Cipher) -> Account:
+    phone: str = row["phone"]
+    two_fa = proxy = None
+    if row["two_fa_ct"] is not None:
+        what = f"the 2FA password of account {phone}"
+        two_fa = Secret(_decrypt(cipher, row["two_fa_ct"], two_fa_aad(phone), what, phone))
+    if row["proxy_ct"] is not None:
+        what = f"the proxy of account {phone}"
+        proxy = _proxy_from_json(_decrypt(cipher, row["proxy_ct"], proxy_aad(phone), what, phone))
+    return Account(
+        id=row["id"],
+        phone=phone,
+        identity=identity_from_json(row["identity"]),
+        two_fa=two_fa,
+        proxy=proxy,
+        state=AccountState(row["state"]),
+        frozen=bool(row["frozen"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_updated=row["last_updated"],
+        last_cleanup=row["last_cleanup"],
+        version=row["version"],
+    )
+
+
+def session_values(session: Session, cipher: Cipher) -> dict[str, Any]:
+    """Column values for a session row (everything except ``id``). A retired session stores no string."""
+    string = session.string if session.role is not Role.RETIRED else None
+    aad = session_aad(session.account_id, session.session_id)
+    return {
+        "account_id": session.account_id,
+        "session_id": session.session_id,
+        "role": session.role.value,
+        "origin": session.origin.value,
+        "string_ct": cipher.encrypt(string.reveal(), aad=aad) if string is not None else None,
+        "identity": identity_to_json(session.identity),
+        "created_at": session.created_at,
+        "role_since": session.role_since,
+        "verdict": session.verdict.value if session.verdict is not None else None,
+        "verdict_reason": session.verdict_reason,
+        "verdict_at": session.verdict_at,
+        "consecutive_failures": session.consecutive_failures,
+        "open_until": session.open_until,
+        "auth_hash": session.auth_hash,
+    }
+
+
+def session_from_row(row: RowMapping, cipher: Cipher) -> Session:
+    account_id: int = row["account_id"]
+    session_id: str = row["session_id"]
+    string = None
+    if row["string_ct"] is not None:
+        what = f"session {session_id} of account id {account_id}"
+        string = Secret(_decrypt(cipher, row["string_ct"], session_aad(account_id, session_id), what))
+    return Session(
+        id=row["id"],
+        account_id=account_id,
+        session_id=session_id,
+        role=Role(row["role"]),
+        origin=Origin(row["origin"]),
+        string=string,
+        identity=identity_from_json(row["identity"]),
+        created_at=row["created_at"],
+        role_since=row["role_since"],
+        verdict=VerdictKind(row["verdict"]) if row["verdict"] is not None else None,
+        verdict_reason=row["verdict_reason"],
+        verdict_at=row["verdict_at"],
+        consecutive_failures=row["consecutive_failures"],
+        open_until=row["open_until"],
+        auth_hash=row["auth_hash"],
+    )
+
+
+def event_values(event: Event) -> dict[str, Any]:
+    return {
+        "account_id": event.account_id,
+        "action": event.action.value,
+        "actor": event.actor,
+        "outcome": event.outcome,
+        "at": event.at,
+        "session_id": event.session_id,
+        "reason": event.reason,
+        "detail": json.dumps(event.detail, sort_keys=True),
+    }
+
+
+def event_from_row(row: RowMapping) -> Event:
+    return Event(
+        id=row["id"],
+        account_id=row["account_id"],
+        action=Action(row["action"]),
+        actor=row["actor"],
+        outcome=row["outcome"],
+        at=row["at"],
+        session_id=row["session_id"],
+        reason=row["reason"],
+        detail=json.loads(row["detail"]),
+    )
+
+
+def _decrypt(cipher: Cipher, blob: bytes, aad: bytes, what: str, phone: str | None = None) -> str:
+    try:
+        return cipher.decrypt(bytes(blob), aad=aad)
+    except SecretUnreadable as exc:
+        raise SecretUnreadable(
+            f"{what} cannot be decrypted with the configured keys (wrong key file, or the ciphertext was moved "
+            f"from another row)",
+            phone=phone,
+        ) from exc

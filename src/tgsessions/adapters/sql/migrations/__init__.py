@@ -1,0 +1,1 @@
+"""Alembic environment of tgsessions (a package so that it ships in the wheel)."""

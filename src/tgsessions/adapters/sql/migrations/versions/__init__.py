@@ -1,0 +1,1 @@
+"""Alembic revisions (a package so that it ships in the wheel; Alembic ignores this file)."""

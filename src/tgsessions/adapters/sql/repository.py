@@ -1,0 +1,149 @@
+"""SqlAccountRepository: the AccountRepository port over SQLAlchemy Core, inside one connection's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tgsessions.adapters.sql import mapping
+from tgsessions.adapters.sql.tables import accounts, events, sessions
+from tgsessions.domain.errors import AccountExists, ConcurrentModification, InvalidInput
+from tgsessions.domain.model import Account, Action, Event, Role, Session
+from tgsessions.domain.ports import Cipher
+from tgsessions.domain.verdict import VerdictKind
+
+_VERDICTS = {kind.value: kind for kind in VerdictKind}
+DUPLICATE_SESSION_MESSAGE = "this session string is already stored"
+
+
+def _violates(exc: IntegrityError, table: str, column: str) -> bool:
+    """Whether ``exc`` is the unique violation of ``table.column`` (SQLite names the column, PostgreSQL the
+    constraint, which the naming convention in tables.py spells ``uq_<table>_<column>``)."""
+    text = str(exc.orig)
+    return f"{table}.{column}" in text or f"uq_{table}_{column}" in text
+
+
+class SqlAccountRepository:
+    """Every method runs in the unit of work's transaction; nothing is visible to others before its commit.
+
+    Entities returned are fresh objects: mutating them changes nothing until they are saved. ``sessions`` are
+    ordered by ``role_since`` newest first (then id, newest first); ``event_times`` oldest first.
+    """
+
+    def __init__(self, connection: AsyncConnection, cipher: Cipher) -> None:
+        self._conn = connection
+        self._cipher = cipher
+
+    async def get_account(self, phone: str) -> Account | None:
+        row = (await self._conn.execute(select(accounts).where(accounts.c.phone == phone))).mappings().first()
+        return mapping.account_from_row(row, self._cipher) if row is not None else None
+
+    async def add_account(self, account: Account) -> Account:
+        values = mapping.account_values(account, self._cipher)
+        try:
+            async with self._conn.begin_nested():  # a failed insert leaves the unit of work usable
+                result = await self._conn.execute(insert(accounts).values(values).returning(accounts.c.id))
+                account.id = result.scalar_one()
+        except IntegrityError as exc:
+            if _violates(exc, "accounts", "phone"):
+                raise AccountExists(account.phone) from None
+            raise
+        return account
+
+    async def save_account(self, account: Account) -> None:
+        if account.id is None:
+            raise ValueError("save_account needs a stored account (id is None)")
+        values = mapping.account_values(account, self._cipher)
+        values["version"] = account.version + 1
+        statement = (
+            update(accounts).where(accounts.c.id == account.id, accounts.c.version == account.version).values(values)
+        )
+        result = await self._conn.execute(statement)
+        if result.rowcount != 1:
+            raise ConcurrentModification(
+                f"account {account.phone} was changed by someone else; reload and retry", phone=account.phone
+            )
+        account.version += 1
+
+    async def accounts_page(self, *, after_id: int | None, limit: int) -> list[Account]:
+        statement = select(accounts).order_by(accounts.c.id).limit(limit)
+        if after_id is not None:
+            statement = statement.where(accounts.c.id > after_id)
+        rows = (await self._conn.execute(statement)).mappings().all()
+        return [mapping.account_from_row(row, self._cipher) for row in rows]
+
+    async def count_accounts(self) -> int:
+        return int((await self._conn.execute(select(func.count()).select_from(accounts))).scalar_one())
+
+    async def sessions(self, account_id: int, *, include_retired: bool = False) -> list[Session]:
+        statement = (
+            select(sessions)
+            .where(sessions.c.account_id == account_id)
+            .order_by(sessions.c.role_since.desc(), sessions.c.id.desc())
+        )
+        if not include_retired:
+            statement = statement.where(sessions.c.role != Role.RETIRED.value)
+        rows = (await self._conn.execute(statement)).mappings().all()
+        return [mapping.session_from_row(row, self._cipher) for row in rows]
+
+    async def find_session(self, session_id: str) -> Session | None:
+        statement = select(sessions).where(sessions.c.session_id == session_id)
+        row = (await self._conn.execute(statement)).mappings().first()
+        return mapping.session_from_row(row, self._cipher) if row is not None else None
+
+    async def add_session(self, session: Session) -> Session:
+        values = mapping.session_values(session, self._cipher)
+        try:
+            async with self._conn.begin_nested():
+                result = await self._conn.execute(insert(sessions).values(values).returning(sessions.c.id))
+                session.id = result.scalar_one()
+        except IntegrityError as exc:
+            if _violates(exc, "sessions", "session_id"):
+                raise InvalidInput(DUPLICATE_SESSION_MESSAGE, field="session") from None
+            raise
+        if session.role is Role.RETIRED:
+            session.string = None
+        return session
+
+    async def save_session(self, session: Session) -> None:
+        """Overwrite the stored row (last writer wins: sessions change under the account's lock or lease).
+        ConcurrentModification when the row is gone."""
+        if session.id is None:
+            raise ValueError("save_session needs a stored session (id is None)")
+        values = mapping.session_values(session, self._cipher)
+        result = await self._conn.execute(update(sessions).where(sessions.c.id == session.id).values(values))
+        if result.rowcount != 1:
+            raise ConcurrentModification(f"session {session.session_id} is no longer stored")
+        if session.role is Role.RETIRED:
+            session.string = None
+
+    async def append_event(self, event: Event) -> None:
+        await self._conn.execute(insert(events).values(mapping.event_values(event)))
+
+    async def events(self, account_id: int, *, limit: int, before_id: int | None = None) -> list[Event]:
+        statement = select(events).where(events.c.account_id == account_id).order_by(events.c.id.desc()).limit(limit)
+        if before_id is not None:
+            statement = statement.where(events.c.id < before_id)
+        rows = (await self._conn.execute(statement)).mappings().all()
+        return [mapping.event_from_row(row) for row in rows]
+
+    async def event_times(self, account_id: int, action: Action, since: datetime) -> list[datetime]:
+        statement = (
+            select(events.c.at)
+            .where(events.c.account_id == account_id, events.c.action == action.value, events.c.at >= since)
+            .order_by(events.c.at, events.c.id)
+        )
+        return list((await self._conn.execute(statement)).scalars().all())
+
+    async def recent_verdicts(self, account_id: int, limit: int) -> list[VerdictKind]:
+        statement = (
+            select(events.c.outcome)
+            .where(events.c.account_id == account_id, events.c.action == Action.VALIDATED.value)
+            .order_by(events.c.id.desc())
+            .limit(limit)
+        )
+        outcomes = (await self._conn.execute(statement)).scalars().all()
+        return [_VERDICTS[outcome] for outcome in outcomes if outcome in _VERDICTS]

@@ -1,0 +1,96 @@
+"""The schema, as SQLAlchemy Core tables. Secrets live only in ``*_ct`` columns (ciphertext, see repository.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from tgsessions.adapters.sql.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# An autoincrementing 64-bit key on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY (itself 64-bit).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("phone", String(32), nullable=False, unique=True),
+    Column("two_fa_ct", LargeBinary, nullable=True),
+    Column("proxy_ct", LargeBinary, nullable=True),  # the whole Proxy as JSON, encrypted (it may hold a password)
+    Column("identity", Text, nullable=False),  # ClientIdentity as JSON
+    Column("state", String(16), nullable=False),
+    Column("frozen", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("last_updated", UtcDateTime, nullable=True),
+    Column("last_cleanup", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", String(64), nullable=False, unique=True),  # the keyed fingerprint of the string
+    Column("role", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("string_ct", LargeBinary, nullable=True),  # NULL once retired
+    Column("identity", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("role_since", UtcDateTime, nullable=False),
+    Column("verdict", String(16), nullable=True),
+    Column("verdict_reason", String(64), nullable=True),
+    Column("verdict_at", UtcDateTime, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("open_until", UtcDateTime, nullable=True),
+    Column("auth_hash", BigInteger, nullable=True),
+    Index(None, "account_id", "role"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("session_id", String(64), nullable=True),
+    Column("reason", String(128), nullable=True),
+    Column("detail", Text, nullable=False),  # JSON object
+    Index(None, "account_id", "id"),
+    Index(None, "account_id", "action", "at"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+ALL_TABLES = (leases, events, sessions, accounts)  # children first: the order to truncate or drop

@@ -1,0 +1,83 @@
+"""SqlUnitOfWork: one connection, one transaction, optionally fenced by a lease."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tgsessions.adapters.sql.repository import SqlAccountRepository
+from tgsessions.adapters.sql.tables import leases
+from tgsessions.domain.errors import ConcurrentModification
+from tgsessions.domain.ports import AccountRepository, Cipher, Clock, Lease
+
+
+class SqlUnitOfWork:
+    """``async with db.unit_of_work() as uow: ...; await uow.commit()``.
+
+    The transaction starts with the first statement and ends with ``commit()``; whatever is not committed is rolled
+    back when the block exits. With a ``fence``, ``commit()`` first runs, in the same transaction,
+    ``UPDATE leases SET expires_at = expires_at WHERE <name, holder, token match> AND expires_at > now``: no row means
+    the lease was lost, so everything is rolled back and ConcurrentModification raised. On PostgreSQL that update
+    also locks the lease row until the commit, so a concurrent acquirer waits for us.
+
+    On SQLite every transaction holds the database's write lock from its first statement (BEGIN IMMEDIATE): keep
+    units of work short, never wait for the network inside one, and never open a second one inside the first.
+    """
+
+    accounts: AccountRepository  # a SqlAccountRepository; typed as the port so this class satisfies UnitOfWork
+
+    def __init__(self, engine: AsyncEngine, cipher: Cipher, clock: Clock, fence: Lease | None = None) -> None:
+        self._engine = engine
+        self._cipher = cipher
+        self._clock = clock
+        self._fence = fence
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        self._conn = await self._engine.connect()
+        self.accounts = SqlAccountRepository(self._conn, self._cipher)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("commit() outside of the unit of work's block")
+        if self._fence is not None:
+            await self._check_fence(conn, self._fence)
+        await conn.commit()
+
+    async def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            await self._conn.rollback()
+
+    async def _check_fence(self, conn: AsyncConnection, fence: Lease) -> None:
+        statement = (
+            update(leases)
+            .where(
+                leases.c.name == fence.name,
+                leases.c.holder == fence.holder,
+                leases.c.token == fence.token,
+                leases.c.expires_at > self._clock.now(),
+            )
+            .values(expires_at=leases.c.expires_at)
+        )
+        if (await conn.execute(statement)).rowcount != 1:
+            await conn.rollback()
+            raise ConcurrentModification(f"lease on {fence.name} was lost")
