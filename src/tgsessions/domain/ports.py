@@ -120,6 +120,10 @@ class AccountRepository(Protocol):
 
     async def append_event(self, event: Event) -> None: ...
 
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Several events in one statement, in order."""
+        ...
+
     async def events(self, account_id: int, *, limit: int, before_id: int | None = None) -> list[Event]:
         """Newest first; ``before_id`` pages backwards."""
         ...
@@ -143,14 +147,15 @@ class UnitOfWork(Protocol):
         ...
 
     async def commit(self) -> None:
-        """Commit; with a fence, first check that the lease is still held (else ConcurrentModification)."""
+        """Commit; with a fence, first check that the lease is still held (else ConcurrentModification).
+        With ``release``, the same commit also gives the lease up."""
         ...
 
 
 class Database(Protocol):
     backend: str
 
-    def unit_of_work(self, *, fence: Lease | None = None) -> UnitOfWork: ...
+    def unit_of_work(self, *, fence: Lease | None = None, release: bool = False) -> UnitOfWork: ...
 
     @property
     def leases(self) -> LeaseStore: ...

@@ -14,7 +14,7 @@ from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.model import Session
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, TelegramGateway, VerdictCache
 from tgsessions.domain.secret import Secret
-from tgsessions.service.locking import PhoneLocks
+from tgsessions.service.locking import Hold, PhoneLocks
 from tgsessions.service.minting import Minter
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.recovery import Recovery
@@ -27,6 +27,26 @@ log = logging.getLogger("tgsessions.factory")
 MAX_SESSION_LENGTH = 4096
 
 
+class PrimaryHints:
+    """phone -> session_id of the primary this process last handed out. Only a hint: it lets a fetch skip the
+    lock-free warm path when the verdict cache cannot be warm, and the warm path re-checks it against the database."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._limit = limit
+        self._hints: dict[str, str] = {}
+
+    def get(self, phone: str) -> str | None:
+        return self._hints.get(phone)
+
+    def set(self, phone: str, session_id: str) -> None:
+        if len(self._hints) >= self._limit and phone not in self._hints:
+            self._hints.clear()
+        self._hints[phone] = session_id
+
+    def forget(self, phone: str) -> None:
+        self._hints.pop(phone, None)
+
+
 @dataclass
 class FactoryCore:
     db: Database
@@ -37,6 +57,7 @@ class FactoryCore:
     options: FactoryOptions
     locks: PhoneLocks
     recovery: Recovery
+    primary_hints: PrimaryHints = field(default_factory=lambda: PrimaryHints())
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
@@ -63,15 +84,19 @@ class FactoryCore:
     async def working(self, phone: str, actor: str) -> AsyncIterator[tuple[AccountWork, Lease]]:
         """Hold the phone, load its account, and write what the block collected (also when it raises a
         domain error, so retirements and verdicts are kept). If that write fails, the block's result is lost."""
-        async with self.locks.hold(phone) as lease:
+        async with self.locks.hold(phone) as hold:
             work = await AccountWork.load(self.db, phone, actor)
             try:
-                yield work, lease
+                yield work, hold.lease
             except Exception:
-                if work.has_changes:
-                    await work.flush(self.db, lease, now=self.clock.now())
+                await self._final_flush(work, hold)
                 raise
-            await work.flush(self.db, lease, now=self.clock.now())
+            await self._final_flush(work, hold)
+
+    async def _final_flush(self, work: AccountWork, hold: Hold) -> None:
+        if work.has_changes:
+            await work.flush(self.db, hold.lease, now=self.clock.now(), release=True)
+            hold.released = True
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro, name=name)

@@ -29,12 +29,20 @@ async def fetch_one(core: FactoryCore, phone: object, *, actor: str) -> FetchRes
         session, how = await core.recovery.ensure_primary(work, lease)
         work.event(Action.HANDED_OUT, core.clock.now(), session=session, how=how)
         result = _result(work.account, session, how)
+    core.primary_hints.set(number, result.session_id)
     if how in ("promoted", "minted") and core.options.top_up_in_background:
         core.spawn(f"top-up:{number}", top_up(core, number))
     return result
 
 
 async def _fetch_cached(core: FactoryCore, phone: str, actor: str) -> FetchResult | None:
+    """The lock-free warm path, taken only when the primary this process last saw has an alive cached verdict."""
+    hint = core.primary_hints.get(phone)
+    if hint is None:
+        return None
+    verdict = await core.cache.get(hint)
+    if verdict is None or not verdict.is_alive:
+        return None
     now = core.clock.now()
     async with core.db.unit_of_work() as uow:
         account = await uow.accounts.get_account(phone)
@@ -44,10 +52,8 @@ async def _fetch_cached(core: FactoryCore, phone: str, actor: str) -> FetchResul
             raise AccountBanned(phone, account.state.value)
         sessions = await uow.accounts.sessions(account.id)
         primary = next((s for s in sessions if s.role is Role.PRIMARY), None)
-        if primary is None or primary.string is None or primary.breaker_open(now):
-            return None
-        verdict = await core.cache.get(primary.session_id)
-        if verdict is None or not verdict.is_alive:
+        if primary is None or primary.session_id != hint or primary.string is None or primary.breaker_open(now):
+            core.primary_hints.forget(phone)
             return None
         await uow.accounts.append_event(
             Event(account.id, Action.HANDED_OUT, actor, "ok", now, primary.session_id, detail={"how": "cached"})

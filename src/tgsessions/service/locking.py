@@ -11,10 +11,19 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tgsessions.domain.errors import ConcurrentModification
 from tgsessions.domain.ports import Lease, LeaseStore
+
+
+@dataclass(slots=True)
+class Hold:
+    """A held phone. ``released`` is set by whoever gave the lease up in its last commit (fewer round trips)."""
+
+    lease: Lease
+    released: bool = False
 
 
 class PhoneLocks:
@@ -33,15 +42,16 @@ class PhoneLocks:
         return lock
 
     @asynccontextmanager
-    async def hold(self, phone: str) -> AsyncIterator[Lease]:
+    async def hold(self, phone: str) -> AsyncIterator[Hold]:
         """Hold the phone for the block; raise ConcurrentModification if another holder keeps it too long."""
         local = self._local_lock(phone)
         async with local:
-            lease = await self._acquire(f"phone:{phone}", phone)
+            hold = Hold(await self._acquire(f"phone:{phone}", phone))
             try:
-                yield lease
+                yield hold
             finally:
-                await asyncio.shield(self._leases.release(lease))
+                if not hold.released:
+                    await asyncio.shield(self._leases.release(hold.lease))
 
     async def _acquire(self, name: str, phone: str) -> Lease:
         loop = asyncio.get_running_loop()

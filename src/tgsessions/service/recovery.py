@@ -22,7 +22,7 @@ from tgsessions.domain.verdict import Reason, Verdict, VerdictKind
 from tgsessions.service.minting import Minter
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.results import CleanupReport
-from tgsessions.service.validation import Validator
+from tgsessions.service.validation import Check, Validator
 from tgsessions.service.workspace import AccountWork
 
 BANNED_REASONS = {Reason.USER_BANNED, Reason.PHONE_BANNED}
@@ -52,9 +52,10 @@ class Recovery:
         unknown: list[Verdict] = []
         primary = work.primary
         if primary is not None:
-            verdict = await self.check(work, primary)
+            checked = await self.inspect(work, primary)
+            verdict = checked.verdict
             if verdict.is_alive:
-                return primary, "validated"
+                return primary, "cached" if checked.from_cache else "validated"
             if verdict.kind is VerdictKind.UNKNOWN:
                 raise self.unavailable(work, [verdict])
             work.retire(primary, self._clock.now(), verdict.reason)
@@ -67,8 +68,8 @@ class Recovery:
                 unknown.append(verdict)
             else:
                 work.retire(backup, self._clock.now(), verdict.reason)
-        checked = frozenset(s.session_id for s in work.backups)
-        source = await self.mint_source(work, handed_out=None, unknown=unknown, checked=checked)
+        tried = frozenset(s.session_id for s in work.backups)
+        source = await self.mint_source(work, handed_out=None, unknown=unknown, checked=tried)
         if source is not None:
             minted = await self.minter.mint(work, source, role=Role.PRIMARY, fence=lease)
             self.primary_changed(work)
@@ -80,7 +81,12 @@ class Recovery:
 
     async def check(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Verdict:
         """Validate; an account_dead verdict marks the account and raises AccountBanned."""
-        verdict = await self.validator.check(work, session, use_cache=use_cache)
+        return (await self.inspect(work, session, use_cache=use_cache)).verdict
+
+    async def inspect(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Check:
+        """Like :meth:`check`, and says whether the verdict came from the cache."""
+        checked = await self.validator.check(work, session, use_cache=use_cache)
+        verdict = checked.verdict
         if verdict.kind is VerdictKind.ACCOUNT_DEAD:
             state = AccountState.BANNED if verdict.reason in BANNED_REASONS else AccountState.DEACTIVATED
             self.mark(work, state, reason=verdict.reason)
@@ -88,7 +94,7 @@ class Recovery:
         if verdict.is_alive and verdict.frozen != work.account.frozen:
             work.account.frozen = verdict.frozen
             work.touch_account()
-        return verdict
+        return checked
 
     async def mint_source(
         self,

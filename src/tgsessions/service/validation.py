@@ -49,17 +49,17 @@ class Validator:
     async def cached(self, session: Session) -> Verdict | None:
         return await self._cache.get(session.session_id)
 
-    async def check(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Verdict:
+    async def check(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Check:
         """The verdict on ``session`` now; records it on the session and, when Telegram was asked, as an event."""
         if use_cache:
             cached = await self._cache.get(session.session_id)
             if cached is not None:
-                return cached
+                return Check(cached, from_cache=True)
         now = self._clock.now()
         if session.breaker_open(now):
             assert session.open_until is not None
             wait = (session.open_until - now).total_seconds()
-            return Verdict.unknown(Reason.BREAKER_OPEN, now, retry_after=wait)
+            return Check(Verdict.unknown(Reason.BREAKER_OPEN, now, retry_after=wait), from_cache=False)
         verdict, opened = await self._ask_with_retries(work, session)
         session.record(verdict)
         work.touch(session)
@@ -79,7 +79,7 @@ class Validator:
             await self._cache.put(session.session_id, verdict)
         else:
             await self._cache.invalidate(session.session_id)
-        return verdict
+        return Check(verdict, from_cache=False)
 
     async def _ask_with_retries(self, work: AccountWork, session: Session) -> tuple[Verdict, bool]:
         """Ask Telegram; retry transient outcomes with backoff. Every attempt feeds the breaker, and an opened

@@ -111,11 +111,12 @@ class AccountWork:
     def has_changes(self) -> bool:
         return bool(self.account_dirty or self._dirty or self._new or self._events)
 
-    async def flush(self, db: Database, fence: Lease | None, *, now: datetime) -> None:
-        """Write every collected change in one unit of work (fenced by the lease), then forget them."""
+    async def flush(self, db: Database, fence: Lease | None, *, now: datetime, release: bool = False) -> None:
+        """Write every collected change in one unit of work (fenced by the lease; with ``release`` the same commit
+        gives the lease up), then forget them."""
         if not self.has_changes:
             return
-        async with db.unit_of_work(fence=fence) as uow:
+        async with db.unit_of_work(fence=fence, release=release) as uow:
             repo = uow.accounts
             for session in self._new:
                 stored = await repo.add_session(session)
@@ -125,8 +126,7 @@ class AccountWork:
             if self.account_dirty:
                 self.account.updated_at = now
                 await repo.save_account(self.account)
-            for event in self._events:
-                await repo.append_event(event)
+            await repo.append_events(self._events)
             await uow.commit()
         self._dirty.clear()
         self._new.clear()

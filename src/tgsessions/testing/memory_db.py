@@ -17,6 +17,7 @@ that never roll back, like database sequences.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -135,6 +136,10 @@ class InMemoryAccountRepository:
     async def append_event(self, event: Event) -> None:
         self._new_events.append(replace(_event(event), id=next(self._store.event_ids)))
 
+    async def append_events(self, batch: Sequence[Event]) -> None:
+        for event in batch:
+            await self.append_event(event)
+
     def _all_events(self, account_id: int) -> list[Event]:
         stored = [e for e in self._store.events.values() if e.account_id == account_id]
         return stored + [e for e in self._new_events if e.account_id == account_id]
@@ -183,9 +188,12 @@ class InMemoryAccountRepository:
 class InMemoryUnitOfWork:
     accounts: AccountRepository  # an InMemoryAccountRepository
 
-    def __init__(self, database: InMemoryDatabase, fence: Lease | None) -> None:
+    def __init__(self, database: InMemoryDatabase, fence: Lease | None, release: bool = False) -> None:
+        if release and fence is None:
+            raise ValueError("release needs a fence")
         self._database = database
         self._fence = fence
+        self._release = release
 
     async def __aenter__(self) -> Self:
         self.accounts = InMemoryAccountRepository(self._database.store)
@@ -207,6 +215,8 @@ class InMemoryUnitOfWork:
         except Exception:
             self.accounts = InMemoryAccountRepository(self._database.store)
             raise
+        if self._release and self._fence is not None:
+            self._database.store.leases[self._fence.name] = replace(self._fence, expires_at=self._database.clock.now())
 
 
 class InMemoryLeaseStore:
@@ -244,8 +254,8 @@ class InMemoryDatabase:
         self.store = _Store()
         self._leases = InMemoryLeaseStore(self)
 
-    def unit_of_work(self, *, fence: Lease | None = None) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self, fence)
+    def unit_of_work(self, *, fence: Lease | None = None, release: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self, fence, release)
 
     @property
     def leases(self) -> InMemoryLeaseStore:

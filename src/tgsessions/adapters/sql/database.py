@@ -45,8 +45,8 @@ class SqlDatabase:
     async def aclose(self) -> None:
         await self.engine.dispose()
 
-    def unit_of_work(self, *, fence: Lease | None = None) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._cipher, self._clock, fence)
+    def unit_of_work(self, *, fence: Lease | None = None, release: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._cipher, self._clock, fence, release)
 
     @property
     def leases(self) -> SqlLeaseStore:

@@ -3,7 +3,9 @@
 SQLite (``sqlite+aiosqlite:///path``) gets, on every connection: WAL, ``busy_timeout=10000``, foreign keys,
 ``synchronous=NORMAL``, and transactions that start with ``BEGIN IMMEDIATE`` (the driver's own deferred BEGIN is
 disabled), so concurrent writers queue on the busy timeout instead of failing with "database is locked" when a
-read transaction tries to upgrade. PostgreSQL (``postgresql+asyncpg://...``) uses the engine defaults.
+read transaction tries to upgrade. Inside one process the pool holds a single connection, so units of work queue
+on the pool without spinning in SQLite's busy handler.
+PostgreSQL (``postgresql+asyncpg://...``) uses the engine defaults.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     backend = backend_of(parsed)
     if backend == "sqlite":
         parsed = _sqlite_url(parsed)
+        # One connection per process: SQLite has one writer at a time anyway, and waiting for the pool is an
+        # asyncio wait, where waiting for the write lock is the busy handler's sleep loop (milliseconds per retry).
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 60)
     engine = create_async_engine(parsed, hide_parameters=True, **kwargs)
     if backend == "sqlite":
         _install_sqlite_hooks(engine)

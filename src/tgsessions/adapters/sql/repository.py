@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
@@ -122,6 +123,10 @@ class SqlAccountRepository:
 
     async def append_event(self, event: Event) -> None:
         await self._conn.execute(insert(events).values(mapping.event_values(event)))
+
+    async def append_events(self, batch: Sequence[Event]) -> None:
+        if batch:
+            await self._conn.execute(insert(events), [mapping.event_values(e) for e in batch])
 
     async def events(self, account_id: int, *, limit: int, before_id: int | None = None) -> list[Event]:
         statement = select(events).where(events.c.account_id == account_id).order_by(events.c.id.desc()).limit(limit)

@@ -21,7 +21,8 @@ class SqlUnitOfWork:
     back when the block exits. With a ``fence``, ``commit()`` first runs, in the same transaction,
     ``UPDATE leases SET expires_at = expires_at WHERE <name, holder, token match> AND expires_at > now``: no row means
     the lease was lost, so everything is rolled back and ConcurrentModification raised. On PostgreSQL that update
-    also locks the lease row until the commit, so a concurrent acquirer waits for us.
+    also locks the lease row until the commit, so a concurrent acquirer waits for us. With ``release`` the same
+    statement sets ``expires_at`` to now: the commit that writes the last changes also gives the lease up.
 
     On SQLite every transaction holds the database's write lock from its first statement (BEGIN IMMEDIATE): keep
     units of work short, never wait for the network inside one, and never open a second one inside the first.
@@ -29,11 +30,16 @@ class SqlUnitOfWork:
 
     accounts: AccountRepository  # a SqlAccountRepository; typed as the port so this class satisfies UnitOfWork
 
-    def __init__(self, engine: AsyncEngine, cipher: Cipher, clock: Clock, fence: Lease | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, cipher: Cipher, clock: Clock, fence: Lease | None = None, release: bool = False
+    ) -> None:
+        if release and fence is None:
+            raise ValueError("release needs a fence")
         self._engine = engine
         self._cipher = cipher
         self._clock = clock
         self._fence = fence
+        self._release = release
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -68,15 +74,16 @@ class SqlUnitOfWork:
             await self._conn.rollback()
 
     async def _check_fence(self, conn: AsyncConnection, fence: Lease) -> None:
+        now = self._clock.now()
         statement = (
             update(leases)
             .where(
                 leases.c.name == fence.name,
                 leases.c.holder == fence.holder,
                 leases.c.token == fence.token,
-                leases.c.expires_at > self._clock.now(),
+                leases.c.expires_at > now,
             )
-            .values(expires_at=leases.c.expires_at)
+            .values(expires_at=now if self._release else leases.c.expires_at)
         )
         if (await conn.execute(statement)).rowcount != 1:
             await conn.rollback()
