@@ -60,3 +60,45 @@ async def test_two_instances_on_one_database_promote_exactly_once(
     assert [e.action for e in page.events].count(Action.RETIRED) == 1
     await first.aclose()
     await second.aclose()
+
+
+async def test_two_instances_share_verdicts_through_redis(
+    sql_database: SqlDatabase,
+    open_same_database: Callable[[], Awaitable[SqlDatabase]],
+    cipher: Cipher,
+    clock: FakeClock,
+    options: FactoryOptions,
+    redis_url: str,
+) -> None:
+    import uuid
+
+    from tgsessions.adapters.cache.redis import RedisVerdictCache
+
+    world = SimulatedTelegram(clock, seed=5)
+    prefix = f"tgs:test:{uuid.uuid4().hex}:"
+    caches = [RedisVerdictCache.from_url(redis_url, prefix=prefix) for _ in range(2)]
+    dbs = [sql_database, await open_same_database()]
+    first, second = (
+        SessionFactory(
+            db=db, gateway=SimulatedTelegramGateway(world), cache=cache, cipher=cipher, clock=clock,
+            options=options, sleep=no_sleep,
+        )
+        for db, cache in zip(dbs, caches, strict=True)
+    )  # fmt: skip
+    try:
+        seeded = await seed(first, world)
+        assert (await first.fetch_one(PHONE)).how == "validated"
+        result = await second.fetch_one(PHONE)
+        assert result.session == seeded.primary and result.how == "cached"
+        assert world.calls["validate"] == 1  # the second instance used the first one's verdict
+        stats = await second.cache_stats()
+        assert stats.backend == "redis" and stats.hits >= 1
+    finally:
+        await first.aclose()
+        await second.aclose()
+        client = caches[0]._client
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        for cache in caches:
+            await cache.aclose()

@@ -14,6 +14,7 @@ from tgsessions.domain.errors import (
     AccountUnrecoverable,
     InvalidInput,
     LoginBudgetSpent,
+    MintFailed,
     TelegramUnavailable,
     TwoFactorInvalid,
     UnknownPhone,
@@ -46,6 +47,7 @@ async def test_dead_primary_promotes_the_newest_live_backup(factory: SessionFact
     world.revoke(seeded.backups[0])  # the newest backup is dead too
     result = await factory.fetch_one(PHONE)
     assert result.session == seeded.backups[1] and result.how == "promoted"
+    assert world.calls["validate"] == 3  # primary, newest backup, next backup: dead verdicts are never retried
     backups = await factory.list_backups(PHONE)
     assert [b.session_id for b in backups] == [(await _sid(factory, seeded.backups[2]))]
     log = await actions(factory)
@@ -255,3 +257,23 @@ async def _sid(factory: SessionFactory, secret: object) -> str:
 
     assert isinstance(secret, Secret)
     return factory._core.cipher.fingerprint(secret.reveal())
+
+
+async def test_mint_timeout_cancels_each_attempt_and_each_counts_against_the_budget(
+    factory: SessionFactory, world: SimulatedTelegram
+) -> None:
+    seeded = await seed(factory, world, backups=0)
+    world.revoke(seeded.primary)
+    await factory.cleanup_sessions(PHONE)  # caches the verdicts: primary dead, keeper alive
+    world.reset_calls()
+    world.time_out(PHONE, calls=3)  # only the three mint attempts will hang
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(MintFailed) as caught:
+        await factory.fetch_one(PHONE)
+    assert caught.value.reason == "timeout" and caught.value.transient
+    assert loop.time() - started < 3 * 0.3 + 1.0
+    assert world.calls["mint_qr"] == 3 and world.calls["validate"] == 0
+    page = await factory.history(PHONE, limit=500)
+    assert [e.action for e in page.events].count(Action.LOGIN_ATTEMPT) == 3
+    assert (await factory.session_status(PHONE)).login_attempts_left == 2
