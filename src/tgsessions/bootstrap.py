@@ -13,27 +13,42 @@ from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.crypto.keyring import KeyRing, create_key_file, load_key_file
 from tgsessions.adapters.sql import migrate
 from tgsessions.adapters.sql.database import SqlDatabase
-from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
+from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.config import Settings
+from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import ConfigurationError
 from tgsessions.domain.policies import BreakerPolicy, LoginBudget
 from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.keys import KeyManager
 from tgsessions.service.options import FactoryOptions, RetryOptions
+from tgsessions.service.ratelimit import RateLimiter
+from tgsessions.service.services import Readiness, Services
+
+SIMULATED_STATE = "simulated-telegram.json"
+DEMO_PHONES = ("79990000001", "79990000002", "79990000003")
 
 
 @dataclass
 class Runtime:
-    """A running composition: the factory and the adapters behind it."""
+    """A running composition: the services and the adapters behind them."""
 
     settings: Settings
-    factory: SessionFactory
+    services: Services
     database: SqlDatabase
     gateway: TelegramGateway
     cache: VerdictCache
     simulated: SimulatedTelegram | None  # the simulated world, when that backend is chosen
+
+    @property
+    def factory(self) -> SessionFactory:
+        return self.services.factory
+
+    @property
+    def keys(self) -> KeyManager:
+        return self.services.keys
 
 
 def options_from(settings: Settings) -> FactoryOptions:
@@ -58,13 +73,14 @@ def load_keys(settings: Settings) -> KeyRing:
         if settings.embedded:
             return create_key_file(path)
         raise ConfigurationError(
-            f"no encryption key: TGS_KEY_FILE={path} does not exist. Create it once (tgsessions keys init) and back "
-            "it up: without it the stored sessions cannot be decrypted"
+            f"no encryption key: TGS_KEY_FILE={path} does not exist. Create it once with `tgsessions keys init` "
+            "and back it up: without it the stored sessions cannot be decrypted"
         )
     return load_key_file(path)
 
 
-def build_gateway(settings: Settings, clock: Clock) -> tuple[TelegramGateway, SimulatedTelegram | None]:
+def check_backend(settings: Settings) -> None:
+    """The backend is never simulated by accident, and the real one needs its credentials."""
     if settings.telegram_backend is None:
         missing = [name for name, value in (("TGS_API_ID", settings.api_id), ("TGS_API_HASH", settings.api_hash))
                    if value is None]  # fmt: skip
@@ -72,19 +88,23 @@ def build_gateway(settings: Settings, clock: Clock) -> tuple[TelegramGateway, Si
             "no Telegram backend chosen: set TGS_TELEGRAM_BACKEND=telethon with "
             f"{' and '.join(missing) or 'TGS_API_ID and TGS_API_HASH'}, or TGS_TELEGRAM_BACKEND=simulated for a demo"
         )
-    if settings.telegram_backend == "simulated":
-        world = SimulatedTelegram(clock)
-        return SimulatedTelegramGateway(world), world
-    raise ConfigurationError(
-        "the Telethon backend is not available in this build yet; use TGS_TELEGRAM_BACKEND=simulated"
-    )
+    if settings.telegram_backend == "telethon":
+        raise ConfigurationError(
+            "the Telethon backend is not available in this build yet; use TGS_TELEGRAM_BACKEND=simulated"
+        )
+
+
+def build_gateway(settings: Settings, clock: Clock) -> tuple[TelegramGateway, SimulatedTelegram | None]:
+    check_backend(settings)
+    gateway = PersistentSimulatedGateway.open(clock, settings.data_dir / SIMULATED_STATE)
+    return gateway, gateway.world
 
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     """Build everything from settings; migrate the embedded default; close everything on exit."""
     clock = clock or SystemClock()
-    gateway, world = build_gateway(settings, clock)
+    check_backend(settings)
     cipher = AesGcmCipher(load_keys(settings))
     url = settings.effective_database_url()
     if settings.database_url is None:
@@ -92,6 +112,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
         await migrate.upgrade(url)
     elif not await migrate.is_current(url):
         raise ConfigurationError("the database schema is not current: run `tgsessions migrate` first")
+    gateway, world = build_gateway(settings, clock)
     async with AsyncExitStack() as stack:
         database = await SqlDatabase.open(url, cipher=cipher, clock=clock)
         stack.push_async_callback(database.aclose)
@@ -108,4 +129,49 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             db=database, gateway=gateway, cache=cache, cipher=cipher, clock=clock, options=options_from(settings)
         )
         stack.push_async_callback(factory.aclose)
-        yield Runtime(settings, factory, database, gateway, cache, world)
+
+        async def readiness() -> Readiness:
+            try:
+                await database.ping()
+            except Exception as exc:  # any driver error means "not ready"; the message names its type only
+                return Readiness(False, f"unreachable ({type(exc).__name__})", "unknown", gateway.backend)
+            current = await migrate.is_current(url)
+            return Readiness(current, "ok", "current" if current else "behind: run `tgsessions migrate`",
+                             gateway.backend)  # fmt: skip
+
+        services = Services(
+            factory=factory,
+            keys=KeyManager(database, cipher, clock),
+            limiter=RateLimiter(clock, default_per_minute=settings.rate_limit_per_minute),
+            database_backend=database.backend,
+            telegram_backend=gateway.backend,
+            cache_backend=settings.cache_backend,
+            readiness=readiness,
+        )
+        yield Runtime(settings, services, database, gateway, cache, world)
+
+
+async def seed_demo_accounts(runtime: Runtime) -> list[str]:
+    """With the simulated backend and no account stored yet: three demo phones, each with a keeper, a primary and
+    two backups, so every endpoint can be tried at once. Returns the phones seeded (none when not applicable)."""
+    world = runtime.simulated
+    if world is None or await runtime.factory.list_accounts(limit=1):
+        return []
+    for phone in DEMO_PHONES:
+        if world.lookup_account(phone) is None:
+            world.add_account(phone)
+        keeper = world.create_session(phone, age=timedelta(days=120))
+        primary = world.create_session(phone, age=timedelta(days=60))
+        backups = [world.create_session(phone, age=timedelta(days=30 + i)) for i in range(2)]
+        await runtime.factory.add_account(phone, primary=primary, keeper=keeper, backups=backups, actor="demo-seed")
+    if isinstance(runtime.gateway, PersistentSimulatedGateway):
+        runtime.gateway.save()
+    return list(DEMO_PHONES)
+
+
+async def ensure_admin_key(runtime: Runtime) -> str | None:
+    """The first key, with every scope, when no active key exists; its plaintext (shown once) or None."""
+    if await runtime.keys.any_active():
+        return None
+    _key, plaintext = await runtime.keys.create("admin", ALL_SCOPES)
+    return plaintext

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     api_id: int | None = None
     api_hash: SecretStr | None = None
 
+    host: str = Field("127.0.0.1", description="address the HTTP server listens on")
+    port: int = Field(8080, ge=1, le=65535, description="port the HTTP server listens on")
+    rate_limit_per_minute: int = Field(600, ge=0, description="requests per API key per minute (0: unlimited)")
+
     cache_backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     verdict_ttl_seconds: float = Field(300.0, gt=0)

@@ -14,7 +14,8 @@ from tgsessions.adapters.sql.engine import create_engine
 from tgsessions.adapters.sql.migrate import current_revision, downgrade, head_revision, is_current, upgrade
 from tgsessions.adapters.sql.tables import metadata
 
-TABLES = {"accounts", "sessions", "events", "leases"}
+TABLES = {"accounts", "sessions", "events", "leases", "api_keys", "maintenance_runs"}
+TABLES_0001 = {"accounts", "sessions", "events", "leases"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -56,7 +57,7 @@ async def test_stairway_up_down_up(empty_url):
 
     await upgrade(empty_url)
     assert await table_names(empty_url) >= TABLES
-    assert await current_revision(empty_url) == head_revision() == "0001"
+    assert await current_revision(empty_url) == head_revision() == "0002"
     assert await is_current(empty_url)
 
     await downgrade(empty_url, "base")
@@ -67,7 +68,26 @@ async def test_stairway_up_down_up(empty_url):
     assert await table_names(empty_url) >= TABLES
     assert await is_current(empty_url)
     await upgrade(empty_url)  # idempotent at head
+    assert await current_revision(empty_url) == "0002"
+
+
+async def test_stairway_one_revision_at_a_time(empty_url):
+    await upgrade(empty_url, "0001")
+    assert await table_names(empty_url) >= TABLES_0001
+    assert not ({"api_keys", "maintenance_runs"} & await table_names(empty_url))
+
+    await upgrade(empty_url, "0002")
+    assert await table_names(empty_url) >= TABLES
+    assert await current_revision(empty_url) == "0002"
+
+    await downgrade(empty_url, "0001")
+    names = await table_names(empty_url)
+    assert names >= TABLES_0001
+    assert not ({"api_keys", "maintenance_runs"} & names)
     assert await current_revision(empty_url) == "0001"
+
+    await upgrade(empty_url)
+    assert await schema_drift(empty_url) == []
 
 
 async def test_migrations_match_the_table_definitions(empty_url):
@@ -84,3 +104,4 @@ def test_migrations_ship_inside_the_package():
     assert (folder / "__init__.py").is_file()
     assert (folder / "versions" / "__init__.py").is_file()
     assert (folder / "versions" / "0001_initial.py").is_file()
+    assert (folder / "versions" / "0002_keys_and_runs.py").is_file()

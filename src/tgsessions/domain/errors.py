@@ -14,7 +14,13 @@ errors into them at the boundary (``raise ... from exc``).
     ├── RetryLater                       try again after ``retry_after`` seconds (429/503)
     │   ├── TelegramUnavailable          Telegram did not answer or asked us to wait; nothing was demoted (503)
     │   └── LoginBudgetSpent             the account's login budget for 24 h is used up (429)
+    │   ├── RateLimited                  this API key sent too many requests (429)
+    │   └── StorageUnavailable           the database did not answer; nothing was returned (503)
     ├── ConcurrentModification           another caller changed or holds the account (409)
+    ├── NotFound                         another missing thing: an API key, a maintenance run (404)
+    ├── Unauthenticated                  no API key, or one that is unknown or revoked (401)
+    ├── Forbidden                        the API key lacks the scope (403)
+    ├── MaintenanceRunning               a maintenance run is already under way (409)
     ├── MintFailed                       a new session could not be minted (cause in ``reason``)
     │   └── TwoFactorInvalid             the stored 2FA password is missing or wrong (account-level, no retry)
     ├── SecretUnreadable                 a stored ciphertext does not decrypt here (wrong key or moved row)
@@ -101,8 +107,32 @@ class LoginBudgetSpent(RetryLater):
     code = "login_budget_spent"
 
 
+class RateLimited(RetryLater):
+    code = "rate_limited"
+
+
+class StorageUnavailable(RetryLater):
+    code = "storage_unavailable"
+
+
 class ConcurrentModification(TgSessionsError):
     code = "concurrent_modification"
+
+
+class NotFound(TgSessionsError):
+    code = "not_found"
+
+
+class Unauthenticated(TgSessionsError):
+    code = "unauthenticated"
+
+
+class Forbidden(TgSessionsError):
+    code = "forbidden"
+
+
+class MaintenanceRunning(TgSessionsError):
+    code = "maintenance_running"
 
 
 class MintFailed(TgSessionsError):

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
+from tgsessions.domain.access import ApiKey
 from tgsessions.domain.model import Account, Action, ClientIdentity, Event, Proxy, Session
+from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.verdict import Verdict, VerdictKind
 
@@ -135,8 +137,36 @@ class AccountRepository(Protocol):
         ...
 
 
+class ApiKeyRepository(Protocol):
+    async def add_key(self, key: ApiKey) -> ApiKey:
+        """Insert; sets ``id``. Raises InvalidInput for a key_id or name that is already used."""
+        ...
+
+    async def key_by_id(self, key_id: str) -> ApiKey | None: ...
+
+    async def keys(self) -> list[ApiKey]:
+        """Every key, revoked ones included, oldest first."""
+        ...
+
+    async def save_key(self, key: ApiKey) -> None: ...
+
+
+class RunRepository(Protocol):
+    async def add_run(self, run: MaintenanceRun) -> MaintenanceRun:
+        """Insert; sets ``id``."""
+        ...
+
+    async def save_run(self, run: MaintenanceRun) -> None: ...
+
+    async def run_by_id(self, run_id: int) -> MaintenanceRun | None: ...
+
+    async def latest_run(self) -> MaintenanceRun | None: ...
+
+
 class UnitOfWork(Protocol):
     accounts: AccountRepository
+    keys: ApiKeyRepository
+    runs: RunRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 
 from tgsessions.domain.model import ClientIdentity, Origin, Proxy
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
+from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.service import accounts, fetching, maintenance, reporting
 from tgsessions.service.accounts import AddedAccount
 from tgsessions.service.core import FactoryCore
 from tgsessions.service.maintenance import Progress
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.results import (
+    AccountSummary,
     BatchItem,
     CleanupReport,
     FetchResult,
@@ -26,6 +28,7 @@ from tgsessions.service.results import (
     SessionInfo,
     StatusReport,
 )
+from tgsessions.service.runs import MaintenanceRunner
 from tgsessions.service.validation import Sleep
 
 DEFAULT_ACTOR = "python"
@@ -45,7 +48,7 @@ class SessionFactory:
         rand: Callable[[], float] = random.random,
         lock_holder: str | None = None,
     ) -> None:
-        self._core = FactoryCore.build(
+        core = self._core = FactoryCore.build(
             db=db,
             gateway=gateway,
             cache=cache,
@@ -56,6 +59,7 @@ class SessionFactory:
             rand=rand,
             lock_holder=lock_holder,
         )
+        self._runner = MaintenanceRunner(core)
 
     def __repr__(self) -> str:
         return f"SessionFactory(db={self._core.db.backend!r}, telegram={self.telegram_backend!r})"
@@ -118,9 +122,26 @@ class SessionFactory:
     ) -> MaintenanceReport:
         return await maintenance.run_maintenance(self._core, actor=actor, progress=progress, page_size=page_size)
 
+    async def list_accounts(self, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:
+        return await reporting.list_accounts(self._core, after=after, limit=limit)
+
+    async def start_maintenance(self, *, actor: str = "scheduler") -> MaintenanceRun:
+        """Start a maintenance run in the background (one at a time across instances); returns it, running."""
+        return await self._runner.start(actor)
+
+    async def maintenance_run(self, run_id: int) -> MaintenanceRun:
+        return await self._runner.get(run_id)
+
+    async def latest_maintenance_run(self) -> MaintenanceRun | None:
+        return await self._runner.latest()
+
+    async def wait_for_maintenance(self) -> None:
+        await self._runner.wait()
+
     async def drain(self) -> None:
         """Wait until background work (backup top-ups) has finished."""
         await self._core.drain()
 
     async def aclose(self) -> None:
+        await self._runner.aclose()
         await self._core.aclose()

@@ -6,7 +6,8 @@ account is reported and the run goes on. No account and no live session is ever 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 
 from tgsessions.domain.errors import AccountBanned, AccountUnrecoverable, TgSessionsError
 from tgsessions.domain.model import Action
@@ -15,7 +16,7 @@ from tgsessions.service.core import FactoryCore
 from tgsessions.service.results import MaintenanceReport
 from tgsessions.service.workspace import AccountWork
 
-Progress = Callable[[int, int, str], None]  # (done, total, phone)
+Progress = Callable[[int, int, str], Awaitable[None] | None]  # (done, total, phone); may be a coroutine function
 
 
 async def run_maintenance(
@@ -42,7 +43,9 @@ async def run_maintenance(
             await _maintain(core, account.phone, report, actor, max_backups)
             done += 1
             if progress is not None:
-                progress(done, max(total, done), account.phone)
+                pending = progress(done, max(total, done), account.phone)
+                if inspect.isawaitable(pending):
+                    await pending
     report.finished_at = core.clock.now()
     return report
 

@@ -9,7 +9,7 @@ from tgsessions.domain.policies import newest_first, reliability
 from tgsessions.domain.ports import CacheStats
 from tgsessions.domain.verdict import VerdictKind
 from tgsessions.service.core import FactoryCore
-from tgsessions.service.results import CleanupReport, HistoryPage, SessionInfo, StatusReport
+from tgsessions.service.results import AccountSummary, CleanupReport, HistoryPage, SessionInfo, StatusReport
 
 MAX_CLEANUP_LIMIT = 20
 
@@ -103,6 +103,21 @@ async def cleanup_sessions(
     async with core.working(number, actor) as (work, _lease):
         core.recovery.refuse_banned(work)
         return await core.recovery.cleanup(work, limit)
+
+
+async def list_accounts(core: FactoryCore, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:
+    """Accounts ordered by creation, ``limit`` (1-1000) at a time, after the phone ``after``."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InvalidInput("limit must be a whole number from 1 to 1000", field="limit")
+    after_id = None
+    if after is not None:
+        after_id = (await _account(core, normalise_phone(after))).id
+    async with core.db.unit_of_work() as uow:
+        page = await uow.accounts.accounts_page(after_id=after_id, limit=limit)
+    return [
+        AccountSummary(a.phone, a.state.value, a.frozen, a.created_at, a.updated_at, a.last_updated, a.last_cleanup)
+        for a in page
+    ]
 
 
 async def cache_stats(core: FactoryCore) -> CacheStats:

@@ -96,3 +96,14 @@ class MaintenanceReport:
     banned: int = 0
     skipped: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # phone -> error code and message
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    phone: str
+    state: str
+    frozen: bool
+    created_at: datetime
+    updated_at: datetime
+    last_updated: datetime | None
+    last_cleanup: datetime | None

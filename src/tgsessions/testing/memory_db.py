@@ -1,4 +1,5 @@
-"""InMemoryDatabase: a fake of the Database, UnitOfWork, AccountRepository and LeaseStore ports for fast tests.
+"""InMemoryDatabase: a fake of the Database, UnitOfWork, AccountRepository, ApiKeyRepository, RunRepository and
+LeaseStore ports for fast tests.
 
 Same observable semantics as the SQL adapter (both pass tests/storage's contract suite):
 
@@ -7,6 +8,8 @@ Same observable semantics as the SQL adapter (both pass tests/storage's contract
 * entities are copied in and out: mutating a returned object changes nothing until it is saved and committed;
 * ``save_account`` is optimistic (stored version must equal ``account.version``, then it is bumped), checked again
   at commit against whatever committed in between; unique phone (AccountExists) and session_id (InvalidInput);
+* API keys: unique name, key_id and key_hash (InvalidInput), also checked at commit; a run's report goes through
+  JSON on the way in, as the SQL adapter stores it;
 * a fenced commit checks the lease (holder, token, not expired by the injected clock) first;
 * leases behave like SqlLeaseStore (tokens increase when a name is retaken, are kept on renewal).
 
@@ -23,10 +26,22 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
+from tgsessions.domain.access import ApiKey
 from tgsessions.domain.errors import AccountExists, ConcurrentModification, InvalidInput
 from tgsessions.domain.model import Account, Action, Event, Role, Session
-from tgsessions.domain.ports import AccountRepository, Clock, Database, Lease, LeaseStore, UnitOfWork
+from tgsessions.domain.ports import (
+    AccountRepository,
+    ApiKeyRepository,
+    Clock,
+    Database,
+    Lease,
+    LeaseStore,
+    RunRepository,
+    UnitOfWork,
+)
+from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.verdict import VerdictKind
+from tgsessions.testing.memory_keys_runs import InMemoryApiKeyRepository, InMemoryRunRepository
 
 _VERDICTS = {kind.value: kind for kind in VerdictKind}
 
@@ -55,6 +70,10 @@ class _Store:
     account_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     session_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     event_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    keys: dict[int, ApiKey] = field(default_factory=dict)
+    runs: dict[int, MaintenanceRun] = field(default_factory=dict)
+    key_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    run_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
 class InMemoryAccountRepository:
@@ -159,8 +178,8 @@ class InMemoryAccountRepository:
         found.sort(key=lambda e: e.id or 0, reverse=True)
         return [_VERDICTS[e.outcome] for e in found[:limit]]
 
-    def apply(self) -> None:
-        """Check this unit of work's writes against the live store, then apply them all (or none)."""
+    def check(self) -> None:
+        """Check this unit of work's writes against the live store (what others committed since it started)."""
         store = self._store
         for account_id in self._dirty_accounts:
             current = store.accounts.get(account_id)
@@ -173,6 +192,10 @@ class InMemoryAccountRepository:
             session_id = self._sessions[session_pk].session_id
             if any(s.session_id == session_id and i != session_pk for i, s in store.sessions.items()):
                 raise InvalidInput("this session string is already stored", field="session")
+
+    def write(self) -> None:
+        """Apply this unit of work's writes to the store (after ``check`` passed)."""
+        store = self._store
         for account_id in self._dirty_accounts:
             store.accounts[account_id] = self._accounts[account_id]
         for session_pk in self._dirty_sessions:
@@ -187,6 +210,8 @@ class InMemoryAccountRepository:
 
 class InMemoryUnitOfWork:
     accounts: AccountRepository  # an InMemoryAccountRepository
+    keys: ApiKeyRepository  # an InMemoryApiKeyRepository
+    runs: RunRepository  # an InMemoryRunRepository
 
     def __init__(self, database: InMemoryDatabase, fence: Lease | None, release: bool = False) -> None:
         if release and fence is None:
@@ -195,26 +220,36 @@ class InMemoryUnitOfWork:
         self._fence = fence
         self._release = release
 
+    def _start(self) -> None:
+        """Fresh repositories over a new snapshot: whatever was not committed is dropped."""
+        store = self._database.store
+        self._accounts = InMemoryAccountRepository(store)
+        self._keys = InMemoryApiKeyRepository(store.keys, store.key_ids)
+        self._runs = InMemoryRunRepository(store.runs, store.run_ids)
+        self.accounts, self.keys, self.runs = self._accounts, self._keys, self._runs
+
     async def __aenter__(self) -> Self:
-        self.accounts = InMemoryAccountRepository(self._database.store)
+        self._start()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.accounts = InMemoryAccountRepository(self._database.store)  # drop uncommitted writes
+        self._start()  # drop uncommitted writes
 
     async def commit(self) -> None:
         if self._fence is not None and not self._database.holds(self._fence):
-            self.accounts = InMemoryAccountRepository(self._database.store)
+            self._start()
             raise ConcurrentModification(f"lease on {self._fence.name} was lost")
-        repository = self.accounts
-        assert isinstance(repository, InMemoryAccountRepository)
         try:
-            repository.apply()
+            self._accounts.check()
+            self._keys.check()
         except Exception:
-            self.accounts = InMemoryAccountRepository(self._database.store)
+            self._start()
             raise
+        self._accounts.write()
+        self._keys.write()
+        self._runs.write()
         if self._release and self._fence is not None:
             self._database.store.leases[self._fence.name] = replace(self._fence, expires_at=self._database.clock.now())
 
@@ -278,6 +313,16 @@ class InMemoryDatabase:
         )
 
 
-def _conforms(db: InMemoryDatabase) -> tuple[Database, UnitOfWork, LeaseStore, AccountRepository]:
+def _conforms(
+    db: InMemoryDatabase,
+) -> tuple[Database, UnitOfWork, LeaseStore, AccountRepository, ApiKeyRepository, RunRepository]:
     """Checked by mypy: the fake implements the ports."""
-    return db, db.unit_of_work(), db.leases, InMemoryAccountRepository(db.store)
+    store = db.store
+    return (
+        db,
+        db.unit_of_work(),
+        db.leases,
+        InMemoryAccountRepository(store),
+        InMemoryApiKeyRepository(store.keys, store.key_ids),
+        InMemoryRunRepository(store.runs, store.run_ids),
+    )

@@ -7,6 +7,9 @@ Each ciphertext is bound to its row by the AEAD associated data, so a blob copie
 * proxy (the whole Proxy as JSON, password included): ``tgs:proxy:{phone}``
 
 Decryption failures become SecretUnreadable naming the phone or session_id, never the secret.
+
+API keys and maintenance runs hold no ciphertext (a key is stored only as its keyed hash): scopes are kept as their
+sorted values joined by commas, a run's report as a JSON object.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
+from tgsessions.domain.access import ApiKey, Scope
 from tgsessions.domain.errors import SecretUnreadable
 from tgsessions.domain.model import Account, AccountState, Action, ClientIdentity, Event, Origin, Proxy, Role, Session
 from tgsessions.domain.ports import Cipher
+from tgsessions.domain.runs import MaintenanceRun, RunStatus
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.verdict import VerdictKind
 
@@ -172,6 +177,68 @@ def event_from_row(row: RowMapping) -> Event:
         session_id=row["session_id"],
         reason=row["reason"],
         detail=json.loads(row["detail"]),
+    )
+
+
+def scopes_to_text(scopes: frozenset[Scope]) -> str:
+    return ",".join(sorted(scope.value for scope in scopes))
+
+
+def scopes_from_text(text: str) -> frozenset[Scope]:
+    return frozenset(Scope(name) for name in text.split(",") if name)
+
+
+def key_values(key: ApiKey) -> dict[str, Any]:
+    """Column values for an api_keys row (everything except ``id``)."""
+    return {
+        "key_id": key.key_id,
+        "name": key.name,
+        "scopes": scopes_to_text(key.scopes),
+        "key_hash": key.key_hash,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+    }
+
+
+def key_from_row(row: RowMapping) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        key_id=row["key_id"],
+        name=row["name"],
+        scopes=scopes_from_text(row["scopes"]),
+        key_hash=row["key_hash"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+    )
+
+
+def run_values(run: MaintenanceRun) -> dict[str, Any]:
+    """Column values for a maintenance_runs row (everything except ``id``)."""
+    return {
+        "actor": run.actor,
+        "status": run.status.value,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "total": run.total,
+        "done": run.done,
+        "report": json.dumps(run.report, sort_keys=True),
+        "error": run.error,
+    }
+
+
+def run_from_row(row: RowMapping) -> MaintenanceRun:
+    return MaintenanceRun(
+        id=row["id"],
+        actor=row["actor"],
+        status=RunStatus(row["status"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        total=row["total"],
+        done=row["done"],
+        report=json.loads(row["report"]),
+        error=row["error"],
     )
 
 

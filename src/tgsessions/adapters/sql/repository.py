@@ -20,7 +20,7 @@ _VERDICTS = {kind.value: kind for kind in VerdictKind}
 DUPLICATE_SESSION_MESSAGE = "this session string is already stored"
 
 
-def _violates(exc: IntegrityError, table: str, column: str) -> bool:
+def violates_unique(exc: IntegrityError, table: str, column: str) -> bool:
     """Whether ``exc`` is the unique violation of ``table.column`` (SQLite names the column, PostgreSQL the
     constraint, which the naming convention in tables.py spells ``uq_<table>_<column>``)."""
     text = str(exc.orig)
@@ -49,7 +49,7 @@ class SqlAccountRepository:
                 result = await self._conn.execute(insert(accounts).values(values).returning(accounts.c.id))
                 account.id = result.scalar_one()
         except IntegrityError as exc:
-            if _violates(exc, "accounts", "phone"):
+            if violates_unique(exc, "accounts", "phone"):
                 raise AccountExists(account.phone) from None
             raise
         return account
@@ -102,7 +102,7 @@ class SqlAccountRepository:
                 result = await self._conn.execute(insert(sessions).values(values).returning(sessions.c.id))
                 session.id = result.scalar_one()
         except IntegrityError as exc:
-            if _violates(exc, "sessions", "session_id"):
+            if violates_unique(exc, "sessions", "session_id"):
                 raise InvalidInput(DUPLICATE_SESSION_MESSAGE, field="session") from None
             raise
         if session.role is Role.RETIRED:

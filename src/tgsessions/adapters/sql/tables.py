@@ -93,4 +93,33 @@ leases = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
-ALL_TABLES = (leases, events, sessions, accounts)  # children first: the order to truncate or drop
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_id", String(32), nullable=False, unique=True),  # public: it prefixes the key
+    Column("name", String(64), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),  # scope values, sorted, comma-separated
+    Column("key_hash", String(128), nullable=False, unique=True),  # a keyed hash; the key itself is never stored
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("rate_limit_per_minute", Integer, nullable=True),
+)
+
+maintenance_runs = Table(
+    "maintenance_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("report", Text, nullable=False),  # JSON object
+    Column("error", Text, nullable=True),
+    Index(None, "started_at"),
+)
+
+# Children first: the order to truncate or drop.
+ALL_TABLES = (maintenance_runs, api_keys, leases, events, sessions, accounts)

@@ -8,10 +8,12 @@ from typing import Self
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tgsessions.adapters.sql.api_key_repository import SqlApiKeyRepository
 from tgsessions.adapters.sql.repository import SqlAccountRepository
+from tgsessions.adapters.sql.run_repository import SqlRunRepository
 from tgsessions.adapters.sql.tables import leases
 from tgsessions.domain.errors import ConcurrentModification
-from tgsessions.domain.ports import AccountRepository, Cipher, Clock, Lease
+from tgsessions.domain.ports import AccountRepository, ApiKeyRepository, Cipher, Clock, Lease, RunRepository
 
 
 class SqlUnitOfWork:
@@ -28,7 +30,10 @@ class SqlUnitOfWork:
     units of work short, never wait for the network inside one, and never open a second one inside the first.
     """
 
-    accounts: AccountRepository  # a SqlAccountRepository; typed as the port so this class satisfies UnitOfWork
+    # Typed as the ports so this class satisfies UnitOfWork; all three share the one connection and transaction.
+    accounts: AccountRepository  # a SqlAccountRepository
+    keys: ApiKeyRepository  # a SqlApiKeyRepository
+    runs: RunRepository  # a SqlRunRepository
 
     def __init__(
         self, engine: AsyncEngine, cipher: Cipher, clock: Clock, fence: Lease | None = None, release: bool = False
@@ -47,6 +52,8 @@ class SqlUnitOfWork:
             raise RuntimeError("a unit of work cannot be entered twice")
         self._conn = await self._engine.connect()
         self.accounts = SqlAccountRepository(self._conn, self._cipher)
+        self.keys = SqlApiKeyRepository(self._conn)
+        self.runs = SqlRunRepository(self._conn)
         return self
 
     async def __aexit__(

@@ -192,6 +192,17 @@ class SimulatedTelegram:
         if self._take(self._server_errors, key):
             raise SimulatedServerError("simulated Telegram server error")
 
+    def all_accounts(self) -> list[SimAccount]:
+        return list(self._accounts.values())
+
+    def adopt(self, account: SimAccount) -> None:
+        """Take in an account restored from saved state (see persistence.py), with its authorizations."""
+        if account.phone in self._accounts:
+            raise ValueError(f"simulated account {account.phone} already exists")
+        self._accounts[account.phone] = account
+        for auth in account.authorizations:
+            self._by_key[auth.auth_key] = auth
+
     def lookup_account(self, phone: str) -> SimAccount | None:
         return self._accounts.get(self.normalise(phone))
 

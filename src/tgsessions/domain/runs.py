@@ -1,0 +1,26 @@
+"""Maintenance runs as the operator sees them: state, progress and the final report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class MaintenanceRun:
+    actor: str
+    started_at: datetime
+    status: RunStatus = RunStatus.RUNNING
+    total: int = 0
+    done: int = 0
+    finished_at: datetime | None = None
+    report: dict[str, object] = field(default_factory=dict)
+    error: str | None = None
+    id: int | None = None

@@ -1,0 +1,29 @@
+"""Everything an entry point (HTTP API, CLI) needs, handed over by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from tgsessions.service.factory import SessionFactory
+from tgsessions.service.keys import KeyManager
+from tgsessions.service.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    ready: bool
+    database: str  # "ok" or why not
+    migrations: str  # "current" or why not
+    telegram_backend: str  # "telethon" or "simulated"
+
+
+@dataclass(slots=True)
+class Services:
+    factory: SessionFactory
+    keys: KeyManager
+    limiter: RateLimiter
+    database_backend: str  # "sqlite" or "postgresql"
+    telegram_backend: str
+    cache_backend: str  # "memory" or "redis"
+    readiness: Callable[[], Awaitable[Readiness]]
