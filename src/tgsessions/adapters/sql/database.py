@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tgsessions.adapters.sql.engine import backend_of, create_engine
+from tgsessions.adapters.sql.errors import translated
 from tgsessions.adapters.sql.leases import SqlLeaseStore
 from tgsessions.adapters.sql.unit_of_work import SqlUnitOfWork
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, LeaseStore, UnitOfWork
@@ -32,7 +33,7 @@ class SqlDatabase:
 
     @classmethod
     async def open(cls, url: str, *, cipher: Cipher, clock: Clock, **engine_options: Any) -> SqlDatabase:
-        """Create the engine and check that the database answers (connection errors propagate unchanged)."""
+        """Create the engine and check that the database answers (StorageUnavailable when it does not)."""
         engine = create_engine(url, **engine_options)
         database = cls(engine, cipher=cipher, clock=clock)
         try:
@@ -53,8 +54,8 @@ class SqlDatabase:
         return self._leases
 
     async def ping(self) -> None:
-        """Run ``SELECT 1``; raises the driver's error when the database is unreachable."""
-        async with self.engine.connect() as conn:
+        """Run ``SELECT 1``; StorageUnavailable when the database is unreachable."""
+        async with translated(), self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     def __repr__(self) -> str:

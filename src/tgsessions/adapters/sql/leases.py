@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tgsessions.adapters.sql.errors import translated
 from tgsessions.adapters.sql.tables import leases
 from tgsessions.domain.ports import Clock, Lease
 
@@ -46,7 +47,7 @@ class SqlLeaseStore:
             )
             .returning(leases.c.token)
         )
-        async with self._engine.begin() as conn:
+        async with translated(), self._engine.begin() as conn:
             token = (await conn.execute(statement)).scalar_one_or_none()
         if token is None:
             return None
@@ -66,5 +67,5 @@ class SqlLeaseStore:
             )
             .values(expires_at=now)
         )
-        async with self._engine.begin() as conn:
+        async with translated(), self._engine.begin() as conn:
             await conn.execute(statement)

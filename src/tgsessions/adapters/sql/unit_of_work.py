@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tgsessions.adapters.sql.api_key_repository import SqlApiKeyRepository
+from tgsessions.adapters.sql.errors import as_unavailable, translated
 from tgsessions.adapters.sql.repository import SqlAccountRepository
 from tgsessions.adapters.sql.run_repository import SqlRunRepository
 from tgsessions.adapters.sql.tables import leases
@@ -25,6 +26,9 @@ class SqlUnitOfWork:
     the lease was lost, so everything is rolled back and ConcurrentModification raised. On PostgreSQL that update
     also locks the lease row until the commit, so a concurrent acquirer waits for us. With ``release`` the same
     statement sets ``expires_at`` to now: the commit that writes the last changes also gives the lease up.
+
+    A database outage inside the block (connection refused or lost, pool timeout, "database is locked" past the
+    busy timeout) leaves it as StorageUnavailable.
 
     On SQLite every transaction holds the database's write lock from its first statement (BEGIN IMMEDIATE): keep
     units of work short, never wait for the network inside one, and never open a second one inside the first.
@@ -50,7 +54,8 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._conn is not None:
             raise RuntimeError("a unit of work cannot be entered twice")
-        self._conn = await self._engine.connect()
+        async with translated():
+            self._conn = await self._engine.connect()
         self.accounts = SqlAccountRepository(self._conn, self._cipher)
         self.keys = SqlApiKeyRepository(self._conn)
         self.runs = SqlRunRepository(self._conn)
@@ -60,13 +65,18 @@ class SqlUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            if conn.in_transaction():
-                await conn.rollback()
-        finally:
-            await conn.close()
+        outage = as_unavailable(exc) if exc is not None else None
+        if conn is not None:
+            try:
+                if conn.in_transaction():
+                    await conn.rollback()
+                await conn.close()
+            except Exception:
+                if outage is None and exc is None:
+                    raise
+                await conn.invalidate()
+        if outage is not None:
+            raise outage from exc
 
     async def commit(self) -> None:
         conn = self._conn
