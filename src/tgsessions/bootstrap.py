@@ -100,18 +100,36 @@ def build_gateway(settings: Settings, clock: Clock) -> tuple[TelegramGateway, Si
     return gateway, gateway.world
 
 
-@asynccontextmanager
-async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    """Build everything from settings; migrate the embedded default; close everything on exit."""
-    clock = clock or SystemClock()
-    check_backend(settings)
-    cipher = AesGcmCipher(load_keys(settings))
+async def prepare_database(settings: Settings) -> str:
+    """The database URL, migrated when it is the embedded default; ConfigurationError when another is behind."""
     url = settings.effective_database_url()
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await migrate.upgrade(url)
     elif not await migrate.is_current(url):
         raise ConfigurationError("the database schema is not current: run `tgsessions migrate` first")
+    return url
+
+
+@asynccontextmanager
+async def open_key_manager(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[KeyManager]:
+    """Storage alone, for work that never talks to Telegram (API key management): no backend needs choosing."""
+    clock = clock or SystemClock()
+    cipher = AesGcmCipher(load_keys(settings))
+    database = await SqlDatabase.open(await prepare_database(settings), cipher=cipher, clock=clock)
+    try:
+        yield KeyManager(database, cipher, clock)
+    finally:
+        await database.aclose()
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    """Build everything from settings; migrate the embedded default; close everything on exit."""
+    clock = clock or SystemClock()
+    check_backend(settings)
+    cipher = AesGcmCipher(load_keys(settings))
+    url = await prepare_database(settings)
     gateway, world = build_gateway(settings, clock)
     async with AsyncExitStack() as stack:
         database = await SqlDatabase.open(url, cipher=cipher, clock=clock)

@@ -66,7 +66,14 @@ async def narrate(runtime: Runtime, say: Callable[[str], None]) -> None:
 
 
 async def run(data_dir: Path, say: Callable[[str], None] = print) -> None:
-    settings = Settings(data_dir=data_dir, telegram_backend="simulated", cache_backend="memory")
+    settings = Settings(  # the demo's own world: nothing from the environment may point it elsewhere
+        data_dir=data_dir,
+        telegram_backend="simulated",
+        cache_backend="memory",
+        database_url=None,
+        key_file=None,
+        _env_file=None,
+    )
     async with open_runtime(settings) as runtime:
         await narrate(runtime, say)
 

@@ -1,0 +1,93 @@
+"""``tgsessions serve``: open the runtime, seed the demo (simulated), make the first admin key, serve HTTP."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from tgsessions.bootstrap import check_backend, ensure_admin_key, open_runtime, seed_demo_accounts
+from tgsessions.cli.context import describe_database, load_settings
+from tgsessions.cli.errors import run_async
+from tgsessions.config import Settings
+from tgsessions.service.services import Services
+
+
+class TelegramChoice(StrEnum):
+    simulated = "simulated"
+    telethon = "telethon"
+
+
+class Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, which would kill the process before the
+    runtime is closed; here a signal only stops serving, and ``serve`` returns normally."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
+
+
+def announce(settings: Settings, host: str, port: int, seeded: list[str], admin_key: str | None) -> None:
+    """What a person needs to start: one fact per line on stdout."""
+    backend = settings.telegram_backend
+    lines = [
+        f"listening on http://{host}:{port}",
+        "telegram: simulated (no real account is used)" if backend == "simulated" else f"telegram: {backend}",
+        f"database: {describe_database(settings.effective_database_url())}",
+    ]
+    if seeded:
+        lines.append(f"demo accounts: {', '.join(seeded)}")
+    if admin_key is not None:
+        lines.append(f"admin key (shown once, all scopes): {admin_key}")
+    lines.append(f"docs: http://{host}:{port}/docs")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
+    check_backend(settings)  # refuse before anything is imported or created
+    from tgsessions.api.app import create_app  # lazily: the API (and FastAPI) only for serve
+
+    async with open_runtime(settings) as runtime:
+        seeded = await seed_demo_accounts(runtime) if runtime.simulated is not None else []
+        admin_key = await ensure_admin_key(runtime)
+        announce(settings, host, port, seeded, admin_key)
+
+        @asynccontextmanager
+        async def open_services() -> AsyncIterator[Services]:
+            yield runtime.services  # already open; the runtime closes them when serving stops
+
+        app = create_app(open_services)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+        await Server(config).serve()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default: TGS_HOST).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Port to listen on (default: TGS_PORT).")
+    ] = None,
+    telegram: Annotated[
+        TelegramChoice | None,
+        typer.Option("--telegram", help="Telegram backend (default: TGS_TELEGRAM_BACKEND; one must be chosen)."),
+    ] = None,
+) -> None:
+    """Run the HTTP API (migrates the embedded SQLite default; seeds demo accounts when simulated).
+
+    The first admin key is created and printed once when no active key exists. Ctrl-C or SIGTERM stop it cleanly.
+    """
+
+    async def work() -> None:
+        settings = load_settings(host=host, port=port, telegram_backend=telegram.value if telegram else None)
+        await serve_until_stopped(settings, settings.host, settings.port)
+
+    run_async(work())

@@ -1,0 +1,80 @@
+"""``tgsessions fetch|status|cleanup|check``: the session factory's use cases, with audit actor ``cli``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tgsessions.bootstrap import open_runtime
+from tgsessions.cli.context import CLI_ACTOR, load_settings
+from tgsessions.cli.errors import run_async
+from tgsessions.cli.output import print_json, stderr
+from tgsessions.cli.reports import JsonOption, fetch_json, show_cleanup, show_maintenance, show_status
+from tgsessions.service.results import CleanupReport, FetchResult, MaintenanceReport, StatusReport
+
+PhoneArgument = Annotated[str, typer.Argument(help="Phone number in international format.")]
+
+
+def fetch(phone: PhoneArgument, as_json: JsonOption = False) -> None:
+    """Print a session of PHONE that works right now (promoting or minting when needed). Audited as 'cli'."""
+
+    async def work() -> FetchResult:
+        async with open_runtime(load_settings()) as runtime:
+            result = await runtime.factory.fetch_one(phone, actor=CLI_ACTOR)
+            await runtime.factory.drain()  # let a background top-up finish before the process ends
+            return result
+
+    result = run_async(work())
+    if as_json:
+        print_json(fetch_json(result))
+    else:
+        print(result.session.reveal(), flush=True)
+
+
+def status(phone: PhoneArgument, as_json: JsonOption = False) -> None:
+    """Health of PHONE's sessions: primary alive, backups, keeper, reliability, breaker, frozen."""
+
+    async def work() -> StatusReport:
+        async with open_runtime(load_settings()) as runtime:
+            return await runtime.factory.session_status(phone, actor=CLI_ACTOR)
+
+    show_status(run_async(work()), as_json=as_json)
+
+
+def cleanup(
+    phone: PhoneArgument,
+    max_backups: Annotated[
+        int | None, typer.Option("--max", min=0, help="Live backups to keep (default: the service's default).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Retire dead backups of PHONE and revoke live ones beyond --max (primary and keeper are never touched)."""
+
+    async def work() -> CleanupReport:
+        async with open_runtime(load_settings()) as runtime:
+            return await runtime.factory.cleanup_sessions(phone, max_backups, actor=CLI_ACTOR)
+
+    show_cleanup(run_async(work()), as_json=as_json)
+
+
+def check(as_json: JsonOption = False) -> None:
+    """Maintenance over all accounts (keep-alive, promote, top up, clean up); progress on stderr, then a summary."""
+
+    async def work() -> MaintenanceReport:
+        async with open_runtime(load_settings()) as runtime:
+            columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       TextColumn("{task.description}"))  # fmt: skip
+            with Progress(*columns, console=stderr(), transient=False) as bar:
+                task = bar.add_task("", total=None)
+
+                def progress(done: int, total: int, phone: str) -> None:
+                    bar.update(task, completed=done, total=total, description=phone)
+
+                report = await runtime.factory.run_maintenance(actor=CLI_ACTOR, progress=progress)
+                bar.update(task, description="done")
+            await runtime.factory.drain()
+            return report
+
+    show_maintenance(run_async(work()), as_json=as_json)

@@ -1,0 +1,84 @@
+"""How results are shown: one function per result, JSON or tables."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tgsessions.cli.output import age, jsonable, pairs, print_json, stdout, table, when
+from tgsessions.service.results import CleanupReport, FetchResult, MaintenanceReport, SessionInfo, StatusReport
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def fetch_json(result: FetchResult) -> dict[str, object]:
+    """The one place that reveals a session string, for ``fetch --json``."""
+    data = jsonable(result)
+    assert isinstance(data, dict)
+    data["session"] = result.session.reveal()
+    return data
+
+
+def session_rows(sessions: list[SessionInfo]) -> list[tuple[object, ...]]:
+    return [(s.session_id, s.role, s.origin, age(s.age_seconds), s.verdict or "-", s.verdict_reason or "-",
+             when(s.breaker_open_until)) for s in sessions]  # fmt: skip
+
+
+def show_status(status: StatusReport, *, as_json: bool, backups: list[SessionInfo] | None = None) -> None:
+    if as_json:
+        data = jsonable(status)
+        assert isinstance(data, dict)
+        if backups is not None:
+            data["backups"] = jsonable(backups)
+        print_json(data)
+        return
+    alive = {True: "yes", False: "no", None: "unknown (Telegram did not answer)"}[status.primary_alive]
+    facts: list[tuple[str, object]] = [
+        ("phone", status.phone),
+        ("state", status.state + (" (frozen)" if status.frozen else "")),
+        ("primary", status.primary.session_id if status.primary else "none"),
+        ("primary alive", alive),
+        ("primary age", age(status.primary.age_seconds) if status.primary else "-"),
+        (
+            "keeper",
+            f"{status.keeper.session_id} ({status.keeper.verdict or 'not checked'})" if status.keeper else "none",
+        ),
+        ("backups live/total", f"{status.live_backups}/{status.total_backups}"),
+        ("reliability", f"{status.reliability_level} ({status.reliability_score:.2f})"),
+        ("login attempts left", status.login_attempts_left),
+        ("last checked", when(status.last_checked)),
+        ("primary changed", when(status.last_updated)),
+        ("last cleanup", when(status.last_cleanup)),
+        ("added", when(status.created_at)),
+    ]
+    console = stdout()
+    console.print(pairs(None, facts))
+    if backups:
+        columns = ("session_id", "role", "origin", "age", "verdict", "reason", "breaker open until")
+        console.print(table("backups", columns, session_rows(backups)))
+
+
+def show_cleanup(report: CleanupReport, *, as_json: bool) -> None:
+    if as_json:
+        print_json(report)
+        return
+    print(f"cleanup of {report.phone} (keep at most {report.max_backups} backups):")
+    for label, ids in (("retired (dead)", report.retired_dead), ("revoked at Telegram", report.revoked),
+                       ("deferred (Telegram busy)", report.deferred), ("kept", report.kept)):  # fmt: skip
+        print(f"  {label}: {', '.join(ids) if ids else 'none'}")
+
+
+def show_maintenance(report: MaintenanceReport, *, as_json: bool) -> None:
+    if as_json:
+        print_json(report)
+        return
+    counts = ("accounts", "healthy", "promoted", "minted", "retired", "revoked", "unrecoverable", "banned", "skipped")
+    facts: list[tuple[str, object]] = [(name, getattr(report, name)) for name in counts]
+    facts.append(("errors", len(report.errors)))
+    if report.finished_at is not None:
+        facts.append(("took", f"{(report.finished_at - report.started_at).total_seconds():.1f} s"))
+    console = stdout()
+    console.print(pairs("maintenance summary", facts))
+    if report.errors:
+        console.print(table("errors", ("phone", "error"), sorted(report.errors.items())))
