@@ -47,6 +47,7 @@ async def session_status(core: FactoryCore, phone: object, *, actor: str) -> Sta
             state=account.state.value,
             frozen=account.frozen,
             primary_alive=primary_alive,
+            breaker_open=primary is not None and primary.breaker_open(core.clock.now()),
             primary=core.info(primary) if primary else None,
             keeper=core.info(work.keeper) if work.keeper else None,
             live_backups=live,

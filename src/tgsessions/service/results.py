@@ -52,6 +52,7 @@ class StatusReport:
     state: str
     frozen: bool
     primary_alive: bool | None  # None: Telegram could not tell now
+    breaker_open: bool  # the primary's circuit breaker keeps Telegram out right now
     primary: SessionInfo | None
     keeper: SessionInfo | None
     live_backups: int

@@ -1,0 +1,58 @@
+"""The FastAPI application factory.
+
+``create_app(open_services)`` builds the app without touching settings, engines or Telegram: the lifespan enters
+``open_services()`` (the composition root's, or a test's) and keeps the :class:`Services` on ``app.state`` until
+shutdown. Docs are served at ``/docs``, the schema at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from fastapi import FastAPI
+
+import tgsessions
+from tgsessions.api.errors import install_error_handlers
+from tgsessions.api.routes import fetch, health, maintenance, sessions, status
+from tgsessions.service.services import Services
+
+OpenServices = Callable[[], contextlib.AbstractAsyncContextManager[Services]]
+
+DESCRIPTION = """\
+Keeps Telegram user-account sessions alive and hands out one that works right now.
+
+Every endpoint but `/healthz` needs an API key in `Authorization: Bearer <key>` or `X-API-Key: <key>` (never in the
+query string). Scopes: `sessions:read` (fetch, batch-fetch: the only responses with session strings),
+`sessions:write` (add, update, cleanup), `status:read` (status, old sessions, history, cache statistics,
+maintenance state), `admin` (maintenance runs).
+
+Errors share one shape: `{"error": code, "message": text, "mobile"?: phone, "retryAfter"?: seconds}`.
+"""
+
+
+def create_app(open_services: OpenServices) -> FastAPI:
+    """The HTTP API over the services ``open_services()`` yields."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services() as services:
+            app.state.services = services
+            try:
+                yield
+            finally:
+                del app.state.services
+
+    app = FastAPI(
+        title="tgsessions",
+        version=tgsessions.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for module in (health, fetch, sessions, status, maintenance):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,73 @@
+"""API-key authentication and scope checks, as FastAPI dependencies.
+
+Order: a key in the query string is refused (400: it would end up in access logs); then the key from
+``Authorization: Bearer`` or ``X-API-Key`` is authenticated (401 with ``WWW-Authenticate: Bearer``); then the scope
+is checked (403 naming it); then the key's rate limit is taken (429 with ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from tgsessions.domain.access import ApiKey, Scope
+from tgsessions.domain.errors import Forbidden, InvalidInput
+from tgsessions.service.services import Services
+
+QUERY_KEY_NAMES: Final = frozenset({"api_key", "apikey", "key", "token", "access_token"})
+
+bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def identify(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    header_key: Annotated[str | None, Depends(api_key_header)],
+) -> ApiKey:
+    """The caller's active key (no scope checked, no rate limit taken yet)."""
+    if any(name.lower() in QUERY_KEY_NAMES for name in request.query_params):
+        raise InvalidInput("API keys are not accepted in the query string (it ends up in logs): send the key in a "
+                           "header, 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", field="query")  # fmt: skip
+    presented = credentials.credentials if credentials is not None else header_key
+    return await services.keys.authenticate(presented)
+
+
+Identified = Annotated[ApiKey, Depends(identify)]
+
+
+async def any_key(key: Identified, services: ServicesDep) -> ApiKey:
+    """Any valid key, whatever its scopes; its rate limit taken."""
+    services.limiter.check(key)
+    return key
+
+
+class RequireScope:
+    """Dependency: a valid key that holds ``scope`` (scopes do not imply each other), its rate limit taken."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, key: Identified, services: ServicesDep) -> ApiKey:
+        if not key.allows(self.scope):
+            raise Forbidden(f"this API key lacks the scope {self.scope.value}")
+        services.limiter.check(key)
+        return key
+
+
+AnyKey = Annotated[ApiKey, Depends(any_key)]
+SessionsRead = Annotated[ApiKey, Depends(RequireScope(Scope.SESSIONS_READ))]
+SessionsWrite = Annotated[ApiKey, Depends(RequireScope(Scope.SESSIONS_WRITE))]
+StatusRead = Annotated[ApiKey, Depends(RequireScope(Scope.STATUS_READ))]
+Admin = Annotated[ApiKey, Depends(RequireScope(Scope.ADMIN))]

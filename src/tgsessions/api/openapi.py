@@ -1,0 +1,37 @@
+"""OpenAPI documentation of the error responses: every status a route can answer, with the one error schema."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from tgsessions.api.schemas.common import ErrorBody
+
+DESCRIPTIONS: Final = {
+    400: "Bad input (a malformed phone number, an argument out of range), or an API key in the query string.",
+    401: "No API key, or one that is unknown or revoked.",
+    403: "The API key lacks the scope this endpoint needs.",
+    404: "No account with that phone number (or no such thing).",
+    409: "The account cannot give a session (unrecoverable, banned), another caller holds it, or a conflict.",
+    422: "The request does not match its schema, or a submitted session was rejected.",
+    429: "The API key's rate limit or the account's login budget is spent; see `Retry-After`.",
+    503: "Telegram or the database is unavailable now; see `Retry-After`.",
+}
+RETRY_AFTER: Final = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 1}}
+}
+AUTHENTICATED: Final = (400, 401, 403, 422, 429, 503)
+WWW_AUTHENTICATE: Final = {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}}
+
+
+def errors(*statuses: int, authenticated: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: the given statuses (plus the ones every authenticated route can answer)."""
+    chosen = sorted(set(statuses) | (set(AUTHENTICATED) if authenticated else set()))
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in chosen:
+        entry: dict[str, Any] = {"model": ErrorBody, "description": DESCRIPTIONS[status]}
+        if status in (429, 503):
+            entry["headers"] = RETRY_AFTER
+        elif status == 401:
+            entry["headers"] = WWW_AUTHENTICATE
+        out[status] = entry
+    return out

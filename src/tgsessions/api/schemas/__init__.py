@@ -1,0 +1,1 @@
+"""Request and response schemas of the HTTP API (pydantic), separate from the domain and storage models."""
