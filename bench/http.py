@@ -4,23 +4,27 @@ through the same driver, both served by the same uvicorn process (SQLite, simula
 Prints one `name: value` per line: fetch_rps, fetch_p50_ms, fetch_p99_ms, bare_rps, bare_p50_ms, bare_p99_ms and
 fetch_rps_ratio (target >= 0.6).
 
-Usage: .venv/bin/python bench/http.py [--seconds 5] [--concurrency 8]
+Usage: .venv/bin/python bench/http.py [--seconds 5] [--concurrency 16]
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import httpx
+# This file is named http.py (as asked for), so its folder must not shadow the standard library's http package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
 
 
 def free_port() -> int:
@@ -69,14 +73,14 @@ async def run(port: int, key: str, phone: str, seconds: float, workers: int) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent connections of the client")
     args = parser.parse_args()
     port = free_port()
     server_script = Path(__file__).with_name("http_server.py")
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         server = subprocess.Popen(  # noqa: S603 - our own script with our own interpreter
-            [sys.executable, str(server_script), tmp, str(port)], stdout=subprocess.PIPE, text=True, env=env
+            [sys.executable, "-P", str(server_script), tmp, str(port)], stdout=subprocess.PIPE, text=True, env=env
         )
         try:
             assert server.stdout is not None

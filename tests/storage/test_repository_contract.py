@@ -316,3 +316,24 @@ async def test_accounts_page_streams_all_in_id_order(database, clock):
             seen += [a.phone for a in page]
             after = page[-1].id
     assert seen == phones
+
+
+async def test_account_and_primary_reads_both_in_one_call(database, cipher, clock):
+    now = clock.now()
+    async with database.unit_of_work() as uow:
+        assert await uow.accounts.account_and_primary("79990000000") is None
+    stored = await add_account(database, "79001234567", now, with_secrets=True)
+    async with database.unit_of_work() as uow:
+        found = await uow.accounts.account_and_primary("79001234567")
+        assert found is not None and found[0].id == stored.id and found[1] is None
+        backup = await uow.accounts.add_session(session(cipher, stored.id, "b", now))
+        primary = await uow.accounts.add_session(session(cipher, stored.id, "p", now, role=Role.PRIMARY))
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        found = await uow.accounts.account_and_primary("79001234567")
+    assert found is not None
+    loaded_account, loaded_primary = found
+    assert loaded_account.two_fa == stored.two_fa and loaded_account.proxy == stored.proxy
+    assert loaded_primary is not None and loaded_primary.session_id == primary.session_id
+    assert loaded_primary.string == primary.string and loaded_primary.session_id != backup.session_id
+    assert loaded_primary.identity == IDENTITY and loaded_primary.created_at == now

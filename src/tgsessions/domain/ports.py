@@ -94,6 +94,10 @@ class AccountRepository(Protocol):
 
     async def get_account(self, phone: str) -> Account | None: ...
 
+    async def account_and_primary(self, phone: str) -> tuple[Account, Session | None] | None:
+        """The account and its primary session in one read (the hot path of fetch); None for an unknown phone."""
+        ...
+
     async def add_account(self, account: Account) -> Account:
         """Insert; sets ``id``. Raises AccountExists for a stored phone."""
         ...

@@ -20,6 +20,7 @@ from tgsessions.service.options import FactoryOptions
 from tgsessions.service.recovery import Recovery
 from tgsessions.service.results import SessionInfo
 from tgsessions.service.validation import Sleep, Validator
+from tgsessions.service.warm import WarmFetches
 from tgsessions.service.workspace import AccountWork
 
 log = logging.getLogger("tgsessions.factory")
@@ -57,6 +58,7 @@ class FactoryCore:
     options: FactoryOptions
     locks: PhoneLocks
     recovery: Recovery
+    warm: WarmFetches
     primary_hints: PrimaryHints = field(default_factory=lambda: PrimaryHints())
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -78,7 +80,9 @@ class FactoryCore:
         minter = Minter(db, gateway, cipher, clock, options, sleep=sleep, rand=rand)
         recovery = Recovery(gateway, cache, clock, options, validator, minter)
         locks = PhoneLocks(db.leases, ttl=options.lease_ttl, wait=options.lease_wait, holder=lock_holder)
-        return cls(db, gateway, cache, cipher, clock, options, locks, recovery)
+        hints = PrimaryHints()
+        warm = WarmFetches(db, clock, hints.forget)
+        return cls(db, gateway, cache, cipher, clock, options, locks, recovery, warm, hints)
 
     @asynccontextmanager
     async def working(self, phone: str, actor: str) -> AsyncIterator[tuple[AccountWork, Lease]]:
@@ -114,6 +118,7 @@ class FactoryCore:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def aclose(self) -> None:
+        await self.warm.aclose()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)

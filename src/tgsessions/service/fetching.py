@@ -11,8 +11,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from tgsessions.domain.errors import AccountBanned, InvalidInput, RetryLater, TgSessionsError, UnknownPhone
-from tgsessions.domain.model import Account, Action, Event, Role, Session
+from tgsessions.domain.errors import InvalidInput, RetryLater, TgSessionsError
+from tgsessions.domain.model import Account, Action, Session
 from tgsessions.domain.phone import normalise_phone
 from tgsessions.service.core import FactoryCore
 from tgsessions.service.results import BatchItem, FetchResult
@@ -43,22 +43,10 @@ async def _fetch_cached(core: FactoryCore, phone: str, actor: str) -> FetchResul
     verdict = await core.cache.get(hint)
     if verdict is None or not verdict.is_alive:
         return None
-    now = core.clock.now()
-    async with core.db.unit_of_work() as uow:
-        account = await uow.accounts.get_account(phone)
-        if account is None or account.id is None:
-            raise UnknownPhone(phone)
-        if account.is_banned:
-            raise AccountBanned(phone, account.state.value)
-        sessions = await uow.accounts.sessions(account.id)
-        primary = next((s for s in sessions if s.role is Role.PRIMARY), None)
-        if primary is None or primary.session_id != hint or primary.string is None or primary.breaker_open(now):
-            core.primary_hints.forget(phone)
-            return None
-        await uow.accounts.append_event(
-            Event(account.id, Action.HANDED_OUT, actor, "ok", now, primary.session_id, detail={"how": "cached"})
-        )
-        await uow.commit()
+    found = await core.warm.fetch(phone, hint, actor)
+    if found is None:
+        return None
+    account, primary = found
     return _result(account, primary, "cached")
 
 

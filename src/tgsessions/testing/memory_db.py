@@ -92,6 +92,13 @@ class InMemoryAccountRepository:
         found = next((a for a in self._accounts.values() if a.phone == phone), None)
         return _account(found) if found is not None else None
 
+    async def account_and_primary(self, phone: str) -> tuple[Account, Session | None] | None:
+        account = await self.get_account(phone)
+        if account is None or account.id is None:
+            return None
+        primary = [s for s in await self.sessions(account.id) if s.role is Role.PRIMARY]
+        return account, (primary[0] if primary else None)
+
     async def add_account(self, account: Account) -> Account:
         if any(a.phone == account.phone for a in self._accounts.values()):
             raise AccountExists(account.phone)

@@ -15,6 +15,7 @@ sorted values joined by commas, a run's report as a JSON object.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -127,7 +128,7 @@ def session_values(session: Session, cipher: Cipher) -> dict[str, Any]:
     }
 
 
-def session_from_row(row: RowMapping, cipher: Cipher) -> Session:
+def session_from_row(row: Mapping[str, Any] | RowMapping, cipher: Cipher) -> Session:
     account_id: int = row["account_id"]
     session_id: str = row["session_id"]
     string = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +27,19 @@ def violates_unique(exc: IntegrityError, table: str, column: str) -> bool:
     return f"{table}.{column}" in text or f"uq_{table}_{column}" in text
 
 
+# Built once: this is the read of every warm fetch.
+_ACCOUNT_AND_PRIMARY = (
+    select(accounts, *(column.label(f"s_{column.name}") for column in sessions.c))
+    .select_from(
+        accounts.outerjoin(
+            sessions, and_(sessions.c.account_id == accounts.c.id, sessions.c.role == Role.PRIMARY.value)
+        )
+    )
+    .where(accounts.c.phone == bindparam("phone"))
+    .limit(1)
+)
+
+
 class SqlAccountRepository:
     """Every method runs in the unit of work's transaction; nothing is visible to others before its commit.
 
@@ -41,6 +54,16 @@ class SqlAccountRepository:
     async def get_account(self, phone: str) -> Account | None:
         row = (await self._conn.execute(select(accounts).where(accounts.c.phone == phone))).mappings().first()
         return mapping.account_from_row(row, self._cipher) if row is not None else None
+
+    async def account_and_primary(self, phone: str) -> tuple[Account, Session | None] | None:
+        row = (await self._conn.execute(_ACCOUNT_AND_PRIMARY, {"phone": phone})).mappings().first()
+        if row is None:
+            return None
+        account = mapping.account_from_row(row, self._cipher)
+        if row["s_id"] is None:
+            return account, None
+        session_row = {column.name: row[f"s_{column.name}"] for column in sessions.c}
+        return account, mapping.session_from_row(session_row, self._cipher)
 
     async def add_account(self, account: Account) -> Account:
         values = mapping.account_values(account, self._cipher)

@@ -1,0 +1,70 @@
+"""The warm path serves concurrent callers in shared transactions, and still audits every hand-out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
+from tgsessions.domain.errors import AccountBanned, UnknownPhone
+from tgsessions.domain.model import AccountState, Action
+from tgsessions.service.factory import SessionFactory
+from tests.flows.conftest import PHONE, seed
+
+OTHER = "79160000002"
+
+
+async def test_concurrent_warm_fetches_are_each_audited(factory: SessionFactory, world: SimulatedTelegram) -> None:
+    seeded = await seed(factory, world)
+    other = await seed(factory, world, OTHER)
+    await factory.fetch_one(PHONE)
+    await factory.fetch_one(OTHER)
+    calls = world.calls["validate"]
+    results = await asyncio.gather(
+        *(factory.fetch_one(phone, actor=f"key:{i}") for i in range(30) for phone in (PHONE, OTHER))
+    )
+    assert all(r.how == "cached" for r in results)
+    assert {r.session for r in results if r.phone == PHONE} == {seeded.primary}
+    assert {r.session for r in results if r.phone == OTHER} == {other.primary}
+    assert world.calls["validate"] == calls
+    for phone in (PHONE, OTHER):
+        events = (await factory.history(phone, limit=500)).events
+        actors = sorted(e.actor for e in events if e.action is Action.HANDED_OUT and e.detail.get("how") == "cached")
+        assert actors == sorted(f"key:{i}" for i in range(30))
+
+
+async def test_one_bad_phone_does_not_fail_the_others_in_its_batch(
+    factory: SessionFactory, world: SimulatedTelegram
+) -> None:
+    await seed(factory, world)
+    await seed(factory, world, OTHER)
+    await factory.fetch_one(PHONE)
+    await factory.fetch_one(OTHER)
+    factory._core.primary_hints.set("79990000000", "s_unknown")  # a hint for a phone that has no account
+    world.ban(OTHER)
+    async with factory._core.db.unit_of_work() as uow:  # the account is marked banned by another process
+        account = await uow.accounts.get_account(OTHER)
+        assert account is not None
+        account.state = AccountState.BANNED
+        await uow.accounts.save_account(account)
+        await uow.commit()
+    results = await asyncio.gather(
+        factory.fetch_one(PHONE), factory.fetch_one("79990000000"), factory.fetch_one(OTHER),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert not isinstance(results[0], BaseException) and results[0].how == "cached"
+    assert isinstance(results[1], UnknownPhone)
+    assert isinstance(results[2], AccountBanned)
+
+
+async def test_a_changed_primary_sends_the_caller_down_the_cold_path(
+    factory: SessionFactory, world: SimulatedTelegram
+) -> None:
+    seeded = await seed(factory, world, backups=1)
+    await factory.fetch_one(PHONE)
+    await factory.update_session(PHONE, seeded.backups[0])  # the primary changes behind the hint
+    result = await factory.fetch_one(PHONE)
+    assert result.session == seeded.backups[0]
+    with pytest.raises(UnknownPhone):
+        await factory.fetch_one("79990000000")
