@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
+from tests.flows.conftest import PHONE, seed
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.errors import AccountBanned, UnknownPhone
 from tgsessions.domain.model import AccountState, Action
 from tgsessions.service.factory import SessionFactory
-from tests.flows.conftest import PHONE, seed
 
 OTHER = "79160000002"
 
