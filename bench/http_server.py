@@ -11,8 +11,8 @@ from pathlib import Path
 
 import uvicorn
 from sqlalchemy import text
-from tgsessions.api.app import create_app
 
+from tgsessions.api.app import create_app
 from tgsessions.bootstrap import ensure_admin_key, open_runtime, seed_demo_accounts
 from tgsessions.config import Settings
 from tgsessions.service.services import Services
