@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tgsessions.domain.errors import InvalidInput, SessionRejected
+from tgsessions.domain.errors import (
+    AccountBanned,
+    InvalidInput,
+    SessionRejected,
+    TelegramUnavailable,
+    UnknownPhone,
+)
 from tgsessions.domain.model import Account, Action, ClientIdentity, Event, Origin, Proxy, Role, Session
 from tgsessions.domain.phone import normalise_phone
+from tgsessions.domain.ports import SessionAccess
 from tgsessions.domain.secret import Secret
-from tgsessions.domain.verdict import Reason, VerdictKind
+from tgsessions.domain.verdict import Reason, Verdict, VerdictKind
 from tgsessions.service.core import FactoryCore, as_secret
 from tgsessions.service.results import SessionInfo
+from tgsessions.service.workspace import AccountWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,50 +92,71 @@ async def add_account(
     return AddedAccount(number, [core.info(s) for s in added])
 
 
+async def _candidate(
+    core: FactoryCore, work: AccountWork, secret: Secret, *, field: str, keeper_ok: bool
+) -> tuple[Session, Session | None]:
+    """The stored session behind ``secret`` (or a new, unsaved one), checked alive and of this phone now.
+
+    Raises SessionRejected for a string of another account, a retired one, a keeper where none is wanted, a dead one
+    or one of another phone; TelegramUnavailable when Telegram cannot tell now.
+    """
+    session_id = core.cipher.fingerprint(secret.reveal())
+    async with core.db.unit_of_work() as uow:
+        existing = await uow.accounts.find_session(session_id)
+    now = core.clock.now()
+    number = work.phone
+    if existing is not None:
+        if existing.account_id != work.account_id:
+            raise SessionRejected("this session is stored for another account", field=field)
+        if existing.role is Role.RETIRED:
+            raise SessionRejected("this session was retired (dead or revoked)", field=field)
+        if existing.role is Role.KEEPER and not keeper_ok:
+            raise SessionRejected("this is the account's keeper session, never handed out", field=field)
+        candidate = next(s for s in work.sessions if s.session_id == session_id)
+    else:
+        candidate = Session(
+            session_id, work.account_id, Role.BACKUP, Origin.MANUAL, work.account.identity, now, now, string=secret
+        )
+    verdict = await core.recovery.check(work, candidate, use_cache=False)
+    if verdict.kind is VerdictKind.UNKNOWN:
+        raise core.recovery.unavailable(work, [verdict])
+    if not verdict.is_alive:
+        if existing is not None:
+            work.retire(candidate, now, verdict.reason)
+        raise _rejection(verdict.reason, number, field)
+    return candidate, existing
+
+
+def _rejection(reason: str, number: str, field: str) -> SessionRejected:
+    if reason == Reason.PHONE_MISMATCH:
+        return SessionRejected(f"the session belongs to another phone number, not {number}", field=field, phone=number)
+    return SessionRejected(f"the session is dead ({reason})", field=field, phone=number)
+
+
+def _step_aside(core: FactoryCore, work: AccountWork, old: Session, verdict: Verdict) -> None:
+    """A session replaced in its role becomes the newest backup, unless it is dead (then it is retired)."""
+    now = core.clock.now()
+    if verdict.kind is VerdictKind.DEAD:
+        work.retire(old, now, verdict.reason)
+    else:
+        old.role, old.role_since = Role.BACKUP, now
+        work.touch(old)
+
+
 async def update_session(core: FactoryCore, phone: object, new_session: object, *, actor: str) -> SessionInfo:
     """Make ``new_session`` the primary. It must be alive and belong to this phone; the old primary, unless dead,
     becomes the newest backup. Backups beyond ``max_backups`` are revoked and retired."""
     number = normalise_phone(phone)
     secret = as_secret(new_session, field="newSession")
-    session_id = core.cipher.fingerprint(secret.reveal())
     recovery = core.recovery
     async with core.working(number, actor) as (work, _lease):
-        async with core.db.unit_of_work() as uow:
-            existing = await uow.accounts.find_session(session_id)
+        candidate, existing = await _candidate(core, work, secret, field="newSession", keeper_ok=False)
         now = core.clock.now()
-        if existing is not None:
-            if existing.account_id != work.account_id:
-                raise SessionRejected("this session is stored for another account", field="newSession")
-            if existing.role is Role.RETIRED:
-                raise SessionRejected("this session was retired (dead or revoked)", field="newSession")
-            if existing.role is Role.KEEPER:
-                raise SessionRejected("this is the account's keeper session, never handed out", field="newSession")
-            candidate = next(s for s in work.sessions if s.session_id == session_id)
-        else:
-            candidate = Session(
-                session_id, work.account_id, Role.BACKUP, Origin.MANUAL, work.account.identity, now, now, string=secret
-            )
-        verdict = await recovery.check(work, candidate, use_cache=False)
-        if verdict.kind is VerdictKind.UNKNOWN:
-            raise recovery.unavailable(work, [verdict])
-        if not verdict.is_alive:
-            if existing is not None:
-                work.retire(candidate, now, verdict.reason)
-            if verdict.reason == Reason.PHONE_MISMATCH:
-                raise SessionRejected(
-                    f"the session belongs to another phone number, not {number}", field="newSession", phone=number
-                )
-            raise SessionRejected(f"the session is dead ({verdict.reason})", field="newSession", phone=number)
         old = work.primary
         if old is candidate:
             return core.info(candidate)
         if old is not None:
-            old_verdict = await recovery.check(work, old)
-            if old_verdict.kind is VerdictKind.DEAD:
-                work.retire(old, now, old_verdict.reason)
-            else:
-                old.role, old.role_since = Role.BACKUP, now
-                work.touch(old)
+            _step_aside(core, work, old, await recovery.check(work, old))
         candidate.role, candidate.role_since = Role.PRIMARY, now
         if existing is None:
             work.add(candidate)
@@ -136,3 +166,66 @@ async def update_session(core: FactoryCore, phone: object, new_session: object, 
         work.event(Action.UPDATED, now, session=candidate, previous=old.session_id if old else None)
         await recovery.enforce_limit(work)
         return core.info(candidate)
+
+
+async def add_session(
+    core: FactoryCore, phone: object, string: object, *, role: Role, two_fa: object = None, actor: str
+) -> SessionInfo:
+    """Add a live session of ``phone`` as its keeper or as its newest backup (onboarding, imports).
+
+    The string must be alive and belong to the phone. A new keeper replaces the old one, which becomes the newest
+    backup unless dead. An unknown phone gets a new account when the session is its keeper. ``two_fa`` stores the
+    account's 2FA password too.
+    """
+    if role not in (Role.KEEPER, Role.BACKUP):
+        raise InvalidInput("a session can be added as keeper or backup (use update for the primary)", field="role")
+    number = normalise_phone(phone)
+    secret = as_secret(string, field="session")
+    password = as_secret(two_fa, field="twoFactorPassword", password=True) if two_fa is not None else None
+    async with core.db.unit_of_work() as uow:
+        known = await uow.accounts.get_account(number) is not None
+    if not known:
+        if role is not Role.KEEPER:
+            raise UnknownPhone(number)
+        await _check_unstored(core, number, secret)
+        added = await add_account(core, number, keeper=secret, two_fa=password, actor=actor)
+        return added.sessions[0]
+    async with core.working(number, actor) as (work, _lease):
+        candidate, existing = await _candidate(core, work, secret, field="session", keeper_ok=True)
+        now = core.clock.now()
+        if role is Role.KEEPER and candidate.role is not Role.KEEPER:
+            old = work.keeper
+            if old is not None:
+                _step_aside(core, work, old, await core.recovery.check(work, old))
+        elif role is Role.BACKUP and candidate.role is not Role.BACKUP:
+            raise SessionRejected(f"this session is already the account's {candidate.role.value}", field="session")
+        candidate.role, candidate.role_since = role, now
+        if existing is None:
+            work.add(candidate)
+        else:
+            work.touch(candidate)
+        if password is not None:
+            work.account.two_fa = password
+            work.touch_account()
+        work.event(Action.UPDATED, now, session=candidate, role=role.value)
+        await core.recovery.enforce_limit(work)
+        return core.info(candidate)
+
+
+async def _check_unstored(core: FactoryCore, number: str, secret: Secret) -> None:
+    """Validate a session of a phone that has no account yet (one bounded call, nothing recorded)."""
+    access = SessionAccess(secret, number, core.options.default_identity)
+    try:
+        async with asyncio.timeout(core.options.validation_timeout):
+            verdict = await core.gateway.validate(access)
+    except TimeoutError:
+        raise TelegramUnavailable(
+            f"Telegram did not answer for {number} in time", retry_after=30, phone=number
+        ) from None
+    if verdict.kind is VerdictKind.UNKNOWN:
+        raise TelegramUnavailable(f"Telegram could not confirm the session of {number} now ({verdict.reason})",
+                                  retry_after=verdict.retry_after or 30, phone=number)  # fmt: skip
+    if verdict.kind is VerdictKind.ACCOUNT_DEAD:
+        raise AccountBanned(number, verdict.reason)
+    if not verdict.is_alive:
+        raise _rejection(verdict.reason, number, "session")

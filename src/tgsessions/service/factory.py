@@ -10,7 +10,7 @@ import asyncio
 import random
 from collections.abc import Callable, Sequence
 
-from tgsessions.domain.model import ClientIdentity, Origin, Proxy
+from tgsessions.domain.model import ClientIdentity, Origin, Proxy, Role
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.service import accounts, fetching, maintenance, reporting
@@ -99,6 +99,12 @@ class SessionFactory:
 
     async def update_session(self, phone: object, new_session: object, *, actor: str = DEFAULT_ACTOR) -> SessionInfo:
         return await accounts.update_session(self._core, phone, new_session, actor=actor)
+
+    async def add_session(
+        self, phone: object, string: object, *, role: Role, two_fa: object = None, actor: str = DEFAULT_ACTOR
+    ) -> SessionInfo:
+        """Add a live session as the keeper or the newest backup (onboarding, imports); see accounts.add_session."""
+        return await accounts.add_session(self._core, phone, string, role=role, two_fa=two_fa, actor=actor)
 
     async def cleanup_sessions(
         self, phone: object, max_backups: int | None = None, *, actor: str = DEFAULT_ACTOR
