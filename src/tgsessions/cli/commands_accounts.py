@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from tgsessions.bootstrap import open_runtime
+from tgsessions.cli.commands_onboarding import import_session
 from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import run_async
 from tgsessions.cli.output import print_json, stdout, table, when
@@ -114,3 +115,6 @@ def show_account(
 
     status, backups = run_async(work())
     show_status(status, as_json=as_json, backups=backups)
+
+
+accounts_app.command("import")(import_session)
