@@ -9,8 +9,8 @@ from pathlib import Path
 
 from telethon.sessions import SQLiteSession, StringSession
 
-from tgsessions.adapters.telegram.session_formats import PYROGRAM_V2
 from tests.cli.conftest import Invoke, error_lines
+from tgsessions.adapters.telegram.session_formats import PYROGRAM_V2
 
 PHONE = "79160000042"
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from tests.flows.conftest import PHONE, seed
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.errors import InvalidInput, SessionRejected, UnknownPhone
 from tgsessions.domain.model import Role
 from tgsessions.service.factory import SessionFactory
-from tests.flows.conftest import PHONE, seed
 
 
 async def test_a_keeper_for_an_unknown_phone_creates_the_account_then_fetch_mints(
@@ -42,7 +42,7 @@ async def test_a_backup_is_added_as_the_newest(factory: SessionFactory, world: S
     await seed(factory, world, backups=2)
     fresh = world.create_session(PHONE)
     info = await factory.add_session(PHONE, fresh, role=Role.BACKUP)
-    assert [b.session_id for b in await factory.list_backups(PHONE)][0] == info.session_id
+    assert (await factory.list_backups(PHONE))[0].session_id == info.session_id
 
 
 async def test_add_session_refuses_what_it_must(factory: SessionFactory, world: SimulatedTelegram) -> None:
