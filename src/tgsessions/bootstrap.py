@@ -19,6 +19,7 @@ from tgsessions.config import Settings
 from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import ConfigurationError
+from tgsessions.domain.model import ClientIdentity
 from tgsessions.domain.policies import BreakerPolicy, LoginBudget
 from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
 from tgsessions.service.factory import SessionFactory
@@ -63,6 +64,14 @@ def options_from(settings: Settings) -> FactoryOptions:
         target_backups=settings.target_backups,
         batch_concurrency=settings.batch_concurrency,
         lease_ttl=timedelta(seconds=settings.lease_ttl_seconds),
+        default_identity=ClientIdentity(
+            api_id=settings.api_id,
+            device_model=settings.device_model,
+            system_version=settings.system_version,
+            app_version=settings.app_version,
+            lang_code=settings.lang_code,
+            system_lang_code=settings.system_lang_code,
+        ),
     )
 
 

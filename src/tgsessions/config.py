@@ -22,8 +22,23 @@ class Settings(BaseSettings):
     telegram_backend: Literal["telethon", "simulated"] | None = Field(
         None, description="'telethon' for real Telegram, 'simulated' for demos and tests; must be chosen"
     )
-    api_id: int | None = None
-    api_hash: SecretStr | None = None
+    api_id: int | None = Field(None, description="Telegram API id (my.telegram.org), required for telethon")
+    api_hash: SecretStr | None = Field(None, description="Telegram API hash, required for telethon")
+    telegram_endpoint: Literal["production", "test", "custom"] = Field(
+        "production", description="Telegram's servers, Telegram's test servers, or a custom MTProto server"
+    )
+    telegram_dc_id: int | None = Field(None, ge=1, description="custom endpoint: the data centre id")
+    telegram_host: str | None = Field(None, description="custom endpoint: the server address")
+    telegram_port: int = Field(443, ge=1, le=65535, description="custom endpoint: the server port")
+    telegram_rsa_key_file: Path | None = Field(None, description="custom endpoint: the server's RSA public key (PEM)")
+    telegram_max_concurrency: int = Field(20, ge=1, description="Telegram calls in flight at once, overall")
+    telegram_per_account_concurrency: int = Field(2, ge=1, description="Telegram calls in flight per account")
+    telegram_pool_idle_seconds: float = Field(60.0, gt=0, description="idle connections are closed after this")
+    device_model: str = Field("tgsessions", description="default client identity for new sessions")
+    system_version: str = "Linux"
+    app_version: str = "1.0"
+    lang_code: str = "en"
+    system_lang_code: str = "en"
 
     host: str = Field("127.0.0.1", description="address the HTTP server listens on")
     port: int = Field(8080, ge=1, le=65535, description="port the HTTP server listens on")
