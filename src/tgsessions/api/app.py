@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 import tgsessions
 from tgsessions.api.errors import install_error_handlers
+from tgsessions.api.request_ids import RequestIdMiddleware
 from tgsessions.api.routes import fetch, health, maintenance, sessions, status
 from tgsessions.service.services import Services
 
@@ -53,6 +54,7 @@ def create_app(open_services: OpenServices) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     for module in (health, fetch, sessions, status, maintenance):
         app.include_router(module.router)
     return app
