@@ -1,0 +1,66 @@
+"""The metrics the use cases report. Labels are small fixed vocabularies: never a phone number, never session
+material. Adapters turn these calls into Prometheus series; :class:`NoMetrics` is the default."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Metrics(Protocol):
+    def fetched(self, how: str) -> None:
+        """A session was handed out: how is cached / validated / promoted / minted."""
+        ...
+
+    def fetch_failed(self, code: str) -> None:
+        """A fetch ended in a domain error (its code)."""
+        ...
+
+    def verdict(self, kind: str, reason: str) -> None: ...
+
+    def promoted(self) -> None: ...
+
+    def minted(self, method: str) -> None: ...
+
+    def mint_failed(self, reason: str) -> None: ...
+
+    def breaker_opened(self) -> None: ...
+
+    def login_budget_refused(self) -> None: ...
+
+    def telegram_call(self, kind: str, seconds: float, outcome: str) -> None: ...
+
+    def maintenance_progress(self, done: int, total: int) -> None: ...
+
+
+class NoMetrics:
+    """Metrics that go nowhere (the Python API's default)."""
+
+    def fetched(self, how: str) -> None:
+        return None
+
+    def fetch_failed(self, code: str) -> None:
+        return None
+
+    def verdict(self, kind: str, reason: str) -> None:
+        return None
+
+    def promoted(self) -> None:
+        return None
+
+    def minted(self, method: str) -> None:
+        return None
+
+    def mint_failed(self, reason: str) -> None:
+        return None
+
+    def breaker_opened(self) -> None:
+        return None
+
+    def login_budget_refused(self) -> None:
+        return None
+
+    def telegram_call(self, kind: str, seconds: float, outcome: str) -> None:
+        return None
+
+    def maintenance_progress(self, done: int, total: int) -> None:
+        return None
