@@ -33,12 +33,14 @@ SECRET_VALUES = [
 ]
 
 
+def _mask(match: re.Match[str]) -> str:
+    """The whole match, or only what follows a kept prefix (the first group) when the pattern has one."""
+    return f"{match.group(1)}{MASK}" if match.re.groups else MASK
+
+
 def redact_text(text: str) -> str:
     for pattern in SECRET_VALUES:
-        if pattern.groups:
-            text = pattern.sub(lambda m: f"{m.group(1)}{MASK}", text)
-        else:
-            text = pattern.sub(MASK, text)
+        text = pattern.sub(_mask, text)
     return text
 
 

@@ -60,6 +60,13 @@ class KeyRing:
             self.active = key_id
         return key_id
 
+    def drop_inactive_keys(self) -> list[str]:
+        """Remove every data key but the active one and return the removed ids (sorted). Only safe once no stored
+        ciphertext uses them: see ``tgsessions keys rotate-encryption --drop-old-keys``."""
+        dropped = sorted(key_id for key_id in self.keys if key_id != self.active)
+        self.keys = {self.active: self.keys[self.active]}
+        return dropped
+
     def to_json(self) -> str:
         document = {
             "version": FORMAT_VERSION,
