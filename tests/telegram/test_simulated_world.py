@@ -202,3 +202,31 @@ def test_reprs_hide_keys_and_passwords(world: SimulatedTelegram) -> None:
         assert "hunter2-secret" not in text
         assert string[1:41] not in text
         assert key_hex[:32] not in text
+
+
+NEW_IDENTITY = ClientIdentity(device_model="minted-device")
+
+
+async def test_calls_are_counted_by_kind(world: SimulatedTelegram, clock: FakeClock) -> None:
+    gateway = SimulatedTelegramGateway(world)
+    string = world.create_session(PHONE, age=timedelta(days=2))
+    assert sum(world.calls.values()) == 0  # seeding is not a call
+    await gateway.validate(access(string))
+    await gateway.validate(access(Secret("garbage")))
+    minted = await gateway.mint(access(string), new_identity=NEW_IDENTITY, two_fa=None)
+    world.disable_qr(PHONE)
+    await gateway.mint(access(string), new_identity=NEW_IDENTITY, two_fa=None)
+    await gateway.authorizations(access(string))
+    assert minted.auth_hash is not None
+    await gateway.revoke_other(access(string), minted.auth_hash)
+    await gateway.log_out(access(minted.string))
+    assert dict(world.calls) == {
+        "validate": 2,
+        "mint_qr": 1,
+        "mint_code": 1,
+        "authorizations": 1,
+        "revoke_other": 1,
+        "log_out": 1,
+    }
+    world.reset_calls()
+    assert sum(world.calls.values()) == 0

@@ -233,10 +233,13 @@ class SimulatedTelegram:
         account.login_attempts = [*self._attempts_in_window(account), now]
 
     def new_authorization(
-        self, account: SimAccount, identity: ClientIdentity, created_at: datetime
+        self, account: SimAccount, identity: ClientIdentity, created_at: datetime, *, auth_key: bytes | None = None
     ) -> SimAuthorization:
-        key = self._rng.randbytes(strings.AUTH_KEY_BYTES)
-        while key in self._by_key or not any(key):
+        """A new authorization of ``account``; ``auth_key`` is the key a client already made (a TL-level server)."""
+        if auth_key is not None and (auth_key in self._by_key or len(auth_key) != strings.AUTH_KEY_BYTES):
+            raise ValueError("that auth key is taken or has the wrong size")
+        key = auth_key
+        while key is None or key in self._by_key or not any(key):
             key = self._rng.randbytes(strings.AUTH_KEY_BYTES)
         auth = SimAuthorization(
             phone=account.phone,

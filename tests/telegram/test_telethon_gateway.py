@@ -1,0 +1,347 @@
+"""The Telethon gateway against the TL-level server: real Telethon requests, results and error instances."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from telethon import errors
+from telethon.sessions import StringSession
+
+from tests.telegram.tl_server import TLServer
+from tgsessions.adapters.telegram.simulated import SimulatedTelegram
+from tgsessions.adapters.telegram.telethon import TelethonGateway
+from tgsessions.domain.errors import MintFailed, TelegramUnavailable, TwoFactorInvalid
+from tgsessions.domain.model import ClientIdentity
+from tgsessions.domain.ports import SessionAccess
+from tgsessions.domain.secret import Secret
+from tgsessions.domain.verdict import Reason, Verdict
+from tgsessions.testing.clock import FakeClock
+
+PHONE = "15550001111"
+OTHER = "15550002222"
+PASSWORD = "correct horse battery staple"
+IDENTITY = ClientIdentity(api_id=12345, device_model="pytest-device", app_version="9.9")
+NEW = ClientIdentity(api_id=12345, device_model="minted-device", app_version="2.0")
+
+
+@pytest.fixture
+def world(clock: FakeClock) -> SimulatedTelegram:
+    world = SimulatedTelegram(clock, seed=3)
+    world.add_account(PHONE, dc_id=4)  # not the home DC 2: QR and code logins migrate
+    world.add_account(OTHER, dc_id=2)
+    return world
+
+
+@pytest.fixture
+def server(world: SimulatedTelegram) -> TLServer:
+    return TLServer(world)
+
+
+@pytest.fixture
+def gateway(server: TLServer) -> TelethonGateway:
+    return server.gateway()
+
+
+def access(string: Secret, phone: str = PHONE) -> SessionAccess:
+    return SessionAccess(string=string, phone=phone, identity=IDENTITY)
+
+
+def error(kind: type[Exception], **kwargs: Any) -> Callable[[Any], BaseException]:
+    return lambda request: kind(request=request, **kwargs)
+
+
+# -- the verdict table, row by row, as real Telethon errors ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (errors.AuthKeyUnregisteredError, Verdict.dead(Reason.AUTH_KEY_UNREGISTERED, FakeClock().now())),
+        (errors.SessionRevokedError, Verdict.dead(Reason.SESSION_REVOKED, FakeClock().now())),
+        (errors.SessionExpiredError, Verdict.dead(Reason.SESSION_EXPIRED, FakeClock().now())),
+        (errors.AuthKeyInvalidError, Verdict.dead(Reason.AUTH_KEY_INVALID, FakeClock().now())),
+        (errors.UserDeactivatedError, Verdict.account_dead(Reason.USER_DEACTIVATED, FakeClock().now())),
+        (errors.UserDeactivatedBanError, Verdict.account_dead(Reason.USER_BANNED, FakeClock().now())),
+        (errors.PhoneNumberBannedError, Verdict.account_dead(Reason.PHONE_BANNED, FakeClock().now())),
+        (errors.FrozenMethodInvalidError, Verdict.alive(FakeClock().now(), frozen=True)),
+        (errors.PeerFloodError, Verdict.alive(FakeClock().now(), frozen=True)),
+        (errors.RpcCallFailError, Verdict.unknown(Reason.SERVER_ERROR, FakeClock().now())),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+async def test_verdict_table_rows(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, kind: type[Exception], expected: Verdict
+) -> None:
+    string = world.create_session(PHONE)
+    server.fail(PHONE, error(kind))
+    assert await gateway.validate(access(string)) == expected
+
+
+async def test_timed_out_error_and_network_errors_are_unknown(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    string = world.create_session(PHONE)
+    server.fail(PHONE, lambda request: errors.TimedOutError(request, "Timeout", -503))
+    assert (await gateway.validate(access(string))).reason == Reason.TIMEOUT
+    server.fail(PHONE, lambda request: ConnectionResetError("peer reset"))
+    assert (await gateway.validate(access(string))).reason == Reason.NETWORK
+    server.fail_connect(PHONE, lambda request: OSError("proxy refused"))
+    assert (await gateway.validate(access(string))).reason == Reason.NETWORK
+    assert (await gateway.validate(access(string))).is_alive
+
+
+async def test_auth_key_duplicated_at_connect_is_dead(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    string = world.create_session(PHONE)
+    server.fail_connect(PHONE, error(errors.AuthKeyDuplicatedError))
+    assert await gateway.validate(access(string)) == Verdict.dead(Reason.AUTH_KEY_DUPLICATED, world.clock.now())
+
+
+async def test_flood_wait_carries_seconds_and_is_honoured_without_calling(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, clock: FakeClock
+) -> None:
+    string = world.create_session(PHONE)
+    other = world.create_session(OTHER)
+    server.fail(PHONE, error(errors.FloodWaitError, capture=42))
+    assert await gateway.validate(access(string)) == Verdict.unknown(Reason.FLOOD_WAIT, clock.now(), retry_after=42)
+    before = sum(server.requests.values())
+    clock.advance(40)
+    second = await gateway.validate(access(string))
+    assert second.reason == Reason.FLOOD_WAIT
+    assert second.retry_after == pytest.approx(2)
+    with pytest.raises(TelegramUnavailable):
+        await gateway.authorizations(access(string))
+    assert sum(server.requests.values()) == before  # Telegram was not asked again
+    assert (await gateway.validate(access(other, OTHER))).is_alive  # per account
+    clock.advance(3)
+    assert (await gateway.validate(access(string))).is_alive
+
+
+async def test_phone_mismatch_and_frozen(world: SimulatedTelegram, gateway: TelethonGateway) -> None:
+    foreign = world.create_session(OTHER)
+    assert (await gateway.validate(access(foreign))).reason == Reason.PHONE_MISMATCH
+    string = world.create_session(PHONE)
+    world.freeze(PHONE)
+    verdict = await gateway.validate(access(string))
+    assert verdict.is_alive
+    assert verdict.frozen
+
+
+async def test_string_session_errors_are_malformed(gateway: TelethonGateway) -> None:
+    session = StringSession()
+    session.set_dc(2, "149.154.167.51", 443)  # no auth key: save() gives ""
+    assert (await gateway.validate(access(Secret(session.save())))).reason == Reason.MALFORMED
+
+
+# -- minting -----------------------------------------------------------------------------------------------------
+
+
+async def test_qr_mint_with_dc_migration(world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway) -> None:
+    source = world.create_session(PHONE)
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert minted.method == "qr"
+    assert server.requests["ImportLoginTokenRequest"] == 1  # the account lives on DC 4: migrated
+    assert StringSession(minted.string.reveal()).dc_id == 4
+    found = world.find(minted.string)
+    assert found is not None
+    assert found.identity.device_model == "minted-device"
+    listed = await gateway.authorizations(access(source))
+    assert [a.hash for a in listed if a.device_model == "minted-device"] == [minted.auth_hash]
+    assert world.login_attempts(PHONE) == 1
+
+
+async def test_qr_mint_without_migration(world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway) -> None:
+    source = world.create_session(OTHER)
+    minted = await gateway.mint(access(source, OTHER), new_identity=NEW, two_fa=None)
+    assert server.requests["ImportLoginTokenRequest"] == 0
+    assert (await gateway.validate(access(minted.string, OTHER))).is_alive
+
+
+async def test_qr_mint_with_2fa_uses_srp(world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway) -> None:
+    world.set_two_fa(PHONE, PASSWORD)
+    source = world.create_session(PHONE)
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=Secret(PASSWORD))
+    assert server.requests["CheckPasswordRequest"] == 1
+    assert (await gateway.validate(access(minted.string))).is_alive
+    with pytest.raises(TwoFactorInvalid, match="stored 2FA password is wrong"):
+        await gateway.mint(access(source), new_identity=NEW, two_fa=Secret("not it"))
+    assert world.alive_authorizations(PHONE) == 2
+
+
+async def test_password_flood_is_unavailable_for_long(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    world.set_two_fa(PHONE, PASSWORD)
+    source = world.create_session(PHONE)
+    original = server._CheckPassword
+
+    async def flooded(client: Any, request: Any) -> Any:
+        raise errors.PhonePasswordFloodError(request=request)
+
+    server._CheckPassword = flooded  # type: ignore[method-assign]
+    with pytest.raises(TelegramUnavailable) as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=Secret(PASSWORD))
+    assert info.value.retry_after >= 3600
+    server._CheckPassword = original  # type: ignore[method-assign]
+
+
+async def test_code_mint_ignores_the_stale_code(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    world.disable_qr(PHONE)
+    world.set_two_fa(PHONE, PASSWORD)
+    server.code_delay_polls = 2  # the fresh code shows up on the third look; the stale one is there all along
+    source = world.create_session(PHONE)
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=Secret(PASSWORD))
+    assert minted.method == "code"
+    assert server.requests["SignInRequest"] == 1  # the first code tried was the fresh one
+    assert server.requests["GetHistoryRequest"] == 3
+    assert server.requests["SendCodeRequest"] == 2  # PHONE_MIGRATE to DC 4, then again there
+    assert (await gateway.validate(access(minted.string))).is_alive
+
+
+async def test_code_that_never_arrives_is_transient(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    world.disable_qr(PHONE)
+    server.code_delay_polls = 100
+    source = world.create_session(PHONE)
+    with pytest.raises(MintFailed) as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert info.value.reason == "code_not_received"
+    assert info.value.transient
+    assert world.alive_authorizations(PHONE) == 1
+
+
+async def test_orphan_is_logged_out_when_the_mint_fails_late(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    source = world.create_session(PHONE)
+    # the new authorization exists after ImportLoginToken; the hash lookup then hangs and the caller gives up
+    original = server._ImportLoginToken
+
+    async def import_then_hang(client: Any, request: Any) -> Any:
+        result = await original(client, request)
+        server.fail(PHONE, "hang")
+        return result
+
+    server._ImportLoginToken = import_then_hang  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    await asyncio.sleep(0.05)
+    assert server.requests["LogOutRequest"] == 1
+    assert world.alive_authorizations(PHONE) == 1  # only the source
+    assert world.login_attempts(PHONE) == 1
+
+
+# -- revocation -----------------------------------------------------------------------------------------------------
+
+
+async def test_revocation_by_fresh_and_mature_sessions(
+    world: SimulatedTelegram, gateway: TelethonGateway, clock: FakeClock
+) -> None:
+    keeper = world.create_session(PHONE, age=timedelta(days=3))
+    minted = await gateway.mint(access(keeper), new_identity=NEW, two_fa=None)
+    assert minted.auth_hash is not None
+    keeper_hash = next(a.hash for a in await gateway.authorizations(access(minted.string)) if not a.current)
+    with pytest.raises(MintFailed) as info:
+        await gateway.revoke_other(access(minted.string), keeper_hash)
+    assert info.value.reason == "fresh_reset_forbidden"
+    await gateway.revoke_other(access(keeper), minted.auth_hash)
+    assert (await gateway.validate(access(minted.string))).reason == Reason.AUTH_KEY_UNREGISTERED
+    await gateway.log_out(access(keeper))
+    assert world.alive_authorizations(PHONE) == 0
+
+
+# -- timeouts and the connection discipline -------------------------------------------------------------------------
+
+
+async def test_hung_request_is_cancelled_and_the_client_disconnected(
+    world: SimulatedTelegram, server: TLServer
+) -> None:
+    gateway = server.gateway(request_timeout=0.05)
+    string = world.create_session(PHONE)
+    server.fail(PHONE, "hang")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    verdict = await gateway.validate(access(string))
+    assert verdict.reason == Reason.TIMEOUT
+    assert loop.time() - started < 1.0
+    assert sum(server.live.values()) == 0
+    assert gateway.pool.open_connections == 0
+    server.fail_connect(PHONE, "hang")
+    slow_connect = server.gateway(connect_timeout=0.05)
+    assert (await slow_connect.validate(access(string))).reason == Reason.TIMEOUT
+    assert sum(server.live.values()) == 0
+
+
+async def test_callers_timeout_disconnects_too(world: SimulatedTelegram, server: TLServer) -> None:
+    gateway = server.gateway()
+    string = world.create_session(PHONE)
+    server.fail(PHONE, "hang")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await gateway.validate(access(string))
+    assert sum(server.live.values()) == 0
+
+
+async def test_one_connection_per_session_under_concurrency(world: SimulatedTelegram, server: TLServer) -> None:
+    gateway = server.gateway(max_concurrency=20, per_account_concurrency=4)
+    world.latency = 0.002
+    strings = [world.create_session(PHONE) for _ in range(3)]
+    verdicts = await asyncio.gather(*(gateway.validate(access(strings[i % 3])) for i in range(60)))
+    assert all(v.is_alive for v in verdicts)
+    assert server.duplicates == 0
+    assert max(server.max_live.values()) == 1
+    assert len(server.max_live) == 3  # each string had one connection, reused
+    assert gateway.pool.open_connections == 3
+    await gateway.aclose()
+    assert sum(server.live.values()) == 0
+
+
+async def test_idle_connections_are_closed(world: SimulatedTelegram, server: TLServer) -> None:
+    gateway = server.gateway(pool_idle_seconds=0.05)
+    string = world.create_session(PHONE)
+    assert (await gateway.validate(access(string))).is_alive
+    assert sum(server.live.values()) == 1
+    await asyncio.sleep(0.15)
+    assert sum(server.live.values()) == 0
+    assert gateway.pool.open_connections == 0
+
+
+# -- secrets ----------------------------------------------------------------------------------------------------------
+
+
+async def test_no_secret_in_logs_or_errors(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    world.set_two_fa(PHONE, PASSWORD)
+    source = world.create_session(PHONE)
+    raised: list[BaseException] = []
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=Secret(PASSWORD))
+    for call in (
+        gateway.mint(access(source), new_identity=NEW, two_fa=Secret("wrong-pass-77")),
+        gateway.mint(access(Secret("garbage")), new_identity=NEW, two_fa=None),
+    ):
+        try:
+            await call
+        except Exception as exc:
+            raised.append(exc)
+    server.fail(PHONE, "hang")
+    await server.gateway(request_timeout=0.05).validate(access(source))
+    assert len(raised) == 2
+    texts = [r.getMessage() for r in caplog.records] + [repr(gateway), repr(gateway.config), repr(gateway.pool)]
+    texts += [t for e in raised for t in (str(e), repr(e), repr(vars(e)))]
+    forbidden = [source.reveal(), minted.string.reveal(), PASSWORD, "wrong-pass-77", server.config().api_hash.reveal()]
+    forbidden += [source.reveal()[1:41], minted.string.reveal()[1:41]]
+    for text in texts:
+        for secret in forbidden:
+            assert secret not in text
