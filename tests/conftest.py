@@ -11,6 +11,18 @@ from tgsessions.testing.clock import FakeClock
 pytest_plugins = ["tests.support.db_fixtures"]
 
 
+@pytest.fixture(autouse=True)
+def no_real_telegram(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telegram is unreachable from tests, and no test may try: Telethon's own connect fails at once. Tests drive
+    Telethon through tests/telegram/tl_server.py's ScriptedClient, which replaces connect."""
+    from telethon.client.telegrambaseclient import TelegramBaseClient
+
+    async def refuse(self: object) -> None:
+        raise ConnectionRefusedError("tests never connect to real Telegram")
+
+    monkeypatch.setattr(TelegramBaseClient, "connect", refuse)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
