@@ -74,7 +74,7 @@ class Minter:
             try:
                 async with asyncio.timeout(self._options.mint_timeout):
                     minted = await self._gateway.mint(
-                        work.access(source), new_identity=source.identity, two_fa=work.account.two_fa
+                        work.access(source), new_identity=work.account.identity, two_fa=work.account.two_fa
                     )
             except TimeoutError as exc:
                 last = MintFailed(
