@@ -134,6 +134,7 @@ class Action(StrEnum):
     BREAKER_OPENED = "breaker_opened"
     IMPORTED = "imported"
     MAINTAINED = "maintained"
+    EXPORTED = "exported"  # the account was written to an export file (with or without its strings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,24 @@ class AccountRepository(Protocol):
         """Outcomes of the latest ``validated`` events, newest first."""
         ...
 
+    # Bulk forms, for imports: a batch of records in a few statements instead of a few per record.
+
+    async def accounts_by_phone(self, phones: Sequence[str]) -> list[Account]:
+        """The stored accounts among ``phones`` (in no particular order)."""
+        ...
+
+    async def sessions_by_id(self, session_ids: Sequence[str]) -> list[Session]:
+        """The stored sessions (of any account, retired ones included) among these fingerprints, in no order."""
+        ...
+
+    async def add_accounts(self, accounts: Sequence[Account]) -> None:
+        """Insert all (sets each ``id``), or none: AccountExists when a phone is stored (or repeated)."""
+        ...
+
+    async def add_sessions(self, sessions: Sequence[Session]) -> None:
+        """Insert all (sets each ``id``), or none: InvalidInput when a string is stored (or repeated)."""
+        ...
+
 
 class ApiKeyRepository(Protocol):
     async def add_key(self, key: ApiKey) -> ApiKey:

@@ -166,6 +166,30 @@ class InMemoryAccountRepository:
         for event in batch:
             await self.append_event(event)
 
+    async def accounts_by_phone(self, phones: Sequence[str]) -> list[Account]:
+        wanted = set(phones)
+        return [_account(a) for a in self._accounts.values() if a.phone in wanted]
+
+    async def sessions_by_id(self, session_ids: Sequence[str]) -> list[Session]:
+        wanted = set(session_ids)
+        return [_session(s) for s in self._sessions.values() if s.session_id in wanted]
+
+    async def add_accounts(self, batch: Sequence[Account]) -> None:
+        stored = {a.phone for a in self._accounts.values()}
+        phones = [a.phone for a in batch]
+        if len(set(phones)) != len(phones) or stored.intersection(phones):
+            raise AccountExists("(one of a batch)")
+        for account in batch:
+            await self.add_account(account)
+
+    async def add_sessions(self, batch: Sequence[Session]) -> None:
+        stored = {s.session_id for s in self._sessions.values()}
+        ids = [s.session_id for s in batch]
+        if len(set(ids)) != len(ids) or stored.intersection(ids):
+            raise InvalidInput("this session string is already stored", field="session")
+        for session in batch:
+            await self.add_session(session)
+
     def _all_events(self, account_id: int) -> list[Event]:
         stored = [e for e in self._store.events.values() if e.account_id == account_id]
         return stored + [e for e in self._new_events if e.account_id == account_id]

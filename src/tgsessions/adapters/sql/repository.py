@@ -27,6 +27,14 @@ def violates_unique(exc: IntegrityError, table: str, column: str) -> bool:
     return f"{table}.{column}" in text or f"uq_{table}_{column}" in text
 
 
+_IN_CHUNK = 500  # values per IN (...) list: well under SQLite's and asyncpg's parameter limits
+
+
+def _chunks(values: Sequence[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(values))
+    return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
+
+
 # Built once: this is the read of every warm fetch.
 _ACCOUNT_AND_PRIMARY = (
     select(accounts, *(column.label(f"s_{column.name}") for column in sessions.c))
@@ -165,6 +173,53 @@ class SqlAccountRepository:
             .order_by(events.c.at, events.c.id)
         )
         return list((await self._conn.execute(statement)).scalars().all())
+
+    async def accounts_by_phone(self, phones: Sequence[str]) -> list[Account]:
+        found: list[Account] = []
+        for chunk in _chunks(phones):
+            rows = (await self._conn.execute(select(accounts).where(accounts.c.phone.in_(chunk)))).mappings().all()
+            found += [mapping.account_from_row(row, self._cipher) for row in rows]
+        return found
+
+    async def sessions_by_id(self, session_ids: Sequence[str]) -> list[Session]:
+        found: list[Session] = []
+        for chunk in _chunks(session_ids):
+            statement = select(sessions).where(sessions.c.session_id.in_(chunk))
+            rows = (await self._conn.execute(statement)).mappings().all()
+            found += [mapping.session_from_row(row, self._cipher) for row in rows]
+        return found
+
+    async def add_accounts(self, batch: Sequence[Account]) -> None:
+        if not batch:
+            return
+        statement = insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True)
+        try:
+            async with self._conn.begin_nested():
+                result = await self._conn.execute(statement, [mapping.account_values(a, self._cipher) for a in batch])
+                ids = result.scalars().all()
+        except IntegrityError as exc:
+            if violates_unique(exc, "accounts", "phone"):
+                raise AccountExists("(one of a batch)") from None
+            raise
+        for account, account_id in zip(batch, ids, strict=True):
+            account.id = account_id
+
+    async def add_sessions(self, batch: Sequence[Session]) -> None:
+        if not batch:
+            return
+        statement = insert(sessions).returning(sessions.c.id, sort_by_parameter_order=True)
+        try:
+            async with self._conn.begin_nested():
+                result = await self._conn.execute(statement, [mapping.session_values(s, self._cipher) for s in batch])
+                ids = result.scalars().all()
+        except IntegrityError as exc:
+            if violates_unique(exc, "sessions", "session_id"):
+                raise InvalidInput(DUPLICATE_SESSION_MESSAGE, field="session") from None
+            raise
+        for session, session_id in zip(batch, ids, strict=True):
+            session.id = session_id
+            if session.role is Role.RETIRED:
+                session.string = None
 
     async def recent_verdicts(self, account_id: int, limit: int) -> list[VerdictKind]:
         statement = (
