@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from tests.cli.conftest import Invoke
+from tgsessions.bootstrap import open_runtime
+from tgsessions.config import Settings
 
 
 def test_accounts_add_reads_secrets_from_stdin_and_never_echoes_them(
@@ -95,7 +99,9 @@ def test_check_shows_progress_on_stderr_and_a_summary_on_stdout(invoke: Invoke, 
     assert result.exit_code == 0, result.stderr
     assert "maintenance summary" in result.stdout and "3/3" in result.stderr
     assert "maintenance" not in result.stderr
-    report = json.loads(invoke("check", "--json").stdout)
+    run = json.loads(invoke("check", "--json").stdout)
+    assert run["status"] == "finished" and run["actor"] == "cli" and run["done"] == 3
+    report = run["report"]
     assert report["accounts"] == 3 and report["errors"] == {}
     assert report["healthy"] + report["promoted"] + report["minted"] >= 3
 
@@ -113,3 +119,15 @@ def test_accounts_add_with_a_keeper_and_a_proxy_from_stdin(
     assert data["phone"] == "79161234568" and [s["role"] for s in data["sessions"]] == ["keeper"]
     assert keeper not in added.output and "proxysecret" not in added.output
     assert json.loads(invoke("status", "79161234568", "--json").stdout)["primary"] is None
+
+
+def test_check_refuses_while_another_instance_runs_maintenance(invoke: Invoke, demo_phones: list[str]) -> None:
+    async def hold_the_lease() -> None:
+        async with open_runtime(Settings()) as runtime:
+            lease = await runtime.database.leases.try_acquire("maintenance", "another-instance", timedelta(minutes=5))
+            assert lease is not None
+
+    asyncio.run(hold_the_lease())
+    result = invoke("check")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: a maintenance run is under way in another instance"

@@ -38,3 +38,14 @@ async def test_maintenance_promotes_mints_cleans_tops_up_and_marks(
     # nothing was deleted: every account is still listed
     for phone in ("79160000001", "79160000002", "79160000003", "79160000004", "79160000005"):
         assert (await factory.history(phone)).events
+
+
+async def test_maintenance_reports_authorizations_the_service_does_not_hold(
+    factory: SessionFactory, world: SimulatedTelegram
+) -> None:
+    known = await seed(factory, world, "79160000011", backups=2)
+    await seed(factory, world, "79160000012", backups=1)
+    world.create_session(known.phone)  # the owner's phone app, say: at Telegram, not in the service
+    world.create_session(known.phone)
+    report = await factory.run_maintenance()
+    assert report.unknown_authorizations == {known.phone: 2}

@@ -336,3 +336,27 @@ async def test_save_run_is_not_stored_without_commit(database):
         loaded = await uow.runs.run_by_id(run.id)
     assert loaded is not None
     assert (loaded.status, loaded.done) == (RunStatus.RUNNING, 0)
+
+
+async def test_run_cursor_and_holder_round_trip_and_only_the_cursor_is_progress(database):
+    run = MaintenanceRun(actor="scheduler", started_at=NOW, holder="tgs-0123456789ab", last_account_id=41)
+    async with database.unit_of_work() as uow:
+        await uow.runs.add_run(run)
+        await uow.commit()
+    run.last_account_id = 2**31 - 1
+    run.holder = "someone-else"  # not a progress field: save_run keeps the stored holder
+    async with database.unit_of_work() as uow:
+        await uow.runs.save_run(run)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        assert run.id is not None
+        loaded = await uow.runs.run_by_id(run.id)
+    assert loaded is not None
+    assert (loaded.last_account_id, loaded.holder) == (2**31 - 1, "tgs-0123456789ab")
+    legacy = MaintenanceRun(actor="cli", started_at=NOW)
+    async with database.unit_of_work() as uow:
+        await uow.runs.add_run(legacy)
+        await uow.commit()
+        latest = await uow.runs.latest_run()
+    assert latest is not None
+    assert (latest.last_account_id, latest.holder) == (None, None)

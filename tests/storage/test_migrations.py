@@ -40,6 +40,16 @@ async def table_names(url: str) -> set[str]:
         await engine.dispose()
 
 
+async def column_names(url: str, table: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(lambda sync: inspect(sync).get_columns(table))
+        return {column["name"] for column in columns}
+    finally:
+        await engine.dispose()
+
+
 async def schema_drift(url: str) -> list[object]:
     engine = create_engine(url)
     try:
@@ -57,7 +67,7 @@ async def test_stairway_up_down_up(empty_url):
 
     await upgrade(empty_url)
     assert await table_names(empty_url) >= TABLES
-    assert await current_revision(empty_url) == head_revision() == "0002"
+    assert await current_revision(empty_url) == head_revision() == "0003"
     assert await is_current(empty_url)
 
     await downgrade(empty_url, "base")
@@ -68,7 +78,7 @@ async def test_stairway_up_down_up(empty_url):
     assert await table_names(empty_url) >= TABLES
     assert await is_current(empty_url)
     await upgrade(empty_url)  # idempotent at head
-    assert await current_revision(empty_url) == "0002"
+    assert await current_revision(empty_url) == "0003"
 
 
 async def test_stairway_one_revision_at_a_time(empty_url):
@@ -78,6 +88,12 @@ async def test_stairway_one_revision_at_a_time(empty_url):
 
     await upgrade(empty_url, "0002")
     assert await table_names(empty_url) >= TABLES
+    assert await current_revision(empty_url) == "0002"
+
+    await upgrade(empty_url, "0003")
+    assert {"last_account_id", "holder"} <= await column_names(empty_url, "maintenance_runs")
+    await downgrade(empty_url, "0002")
+    assert not ({"last_account_id", "holder"} & await column_names(empty_url, "maintenance_runs"))
     assert await current_revision(empty_url) == "0002"
 
     await downgrade(empty_url, "0001")
@@ -105,3 +121,4 @@ def test_migrations_ship_inside_the_package():
     assert (folder / "versions" / "__init__.py").is_file()
     assert (folder / "versions" / "0001_initial.py").is_file()
     assert (folder / "versions" / "0002_keys_and_runs.py").is_file()
+    assert (folder / "versions" / "0003_run_cursor.py").is_file()

@@ -12,7 +12,8 @@ from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import run_async
 from tgsessions.cli.output import print_json, stderr
 from tgsessions.cli.reports import JsonOption, fetch_json, show_cleanup, show_maintenance, show_status
-from tgsessions.service.results import CleanupReport, FetchResult, MaintenanceReport, StatusReport
+from tgsessions.domain.runs import MaintenanceRun
+from tgsessions.service.results import CleanupReport, FetchResult, StatusReport
 
 PhoneArgument = Annotated[str, typer.Argument(help="Phone number in international format.")]
 
@@ -62,19 +63,22 @@ def cleanup(
 def check(as_json: JsonOption = False) -> None:
     """Maintenance over all accounts (keep-alive, promote, top up, clean up); progress on stderr, then a summary."""
 
-    async def work() -> MaintenanceReport:
+    async def work() -> MaintenanceRun:
         async with open_runtime(load_settings()) as runtime:
             columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        TextColumn("{task.description}"))  # fmt: skip
-            with Progress(*columns, console=stderr(), transient=False) as bar:
-                task = bar.add_task("", total=None)
+            bar = Progress(*columns, console=stderr(), transient=False)
+            task = bar.add_task("", total=None)
 
-                def progress(done: int, total: int, phone: str) -> None:
-                    bar.update(task, completed=done, total=total, description=phone)
+            def progress(done: int, total: int, phone: str) -> None:
+                bar.update(task, completed=done, total=total, description=phone)
 
-                report = await runtime.factory.run_maintenance(actor=CLI_ACTOR, progress=progress)
+            run = await runtime.factory.start_maintenance(actor=CLI_ACTOR, watch=progress)  # refused: no bar shown
+            with bar:
+                await runtime.factory.wait_for_maintenance()
                 bar.update(task, description="done")
             await runtime.factory.drain()
-            return report
+            assert run.id is not None
+            return await runtime.factory.maintenance_run(run.id)
 
     show_maintenance(run_async(work()), as_json=as_json)

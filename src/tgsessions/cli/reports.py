@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
+from tgsessions.cli.errors import fail
 from tgsessions.cli.output import age, jsonable, pairs, print_json, stdout, table, when
-from tgsessions.service.results import CleanupReport, FetchResult, MaintenanceReport, SessionInfo, StatusReport
+from tgsessions.domain.runs import MaintenanceRun
+from tgsessions.service.results import CleanupReport, FetchResult, SessionInfo, StatusReport
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -69,16 +71,22 @@ def show_cleanup(report: CleanupReport, *, as_json: bool) -> None:
         print(f"  {label}: {', '.join(ids) if ids else 'none'}")
 
 
-def show_maintenance(report: MaintenanceReport, *, as_json: bool) -> None:
+def show_maintenance(run: MaintenanceRun, *, as_json: bool) -> None:
+    """The run's report (the same one GET /archived-clients/maintenance/runs/{id} shows)."""
+    if run.error is not None:
+        fail(f"maintenance run {run.id} {run.status.value}: {run.error}")
     if as_json:
-        print_json(report)
+        print_json(run)
         return
+    report = run.report
     counts = ("accounts", "healthy", "promoted", "minted", "retired", "revoked", "unrecoverable", "banned", "skipped")
-    facts: list[tuple[str, object]] = [(name, getattr(report, name)) for name in counts]
-    facts.append(("errors", len(report.errors)))
-    if report.finished_at is not None:
-        facts.append(("took", f"{(report.finished_at - report.started_at).total_seconds():.1f} s"))
+    facts: list[tuple[str, object]] = [("run", run.id), *((name, report.get(name, 0)) for name in counts)]
+    errors = report.get("errors") or {}
+    assert isinstance(errors, dict)
+    facts.append(("errors", len(errors)))
+    if run.finished_at is not None:
+        facts.append(("took", f"{(run.finished_at - run.started_at).total_seconds():.1f} s"))
     console = stdout()
     console.print(pairs("maintenance summary", facts))
-    if report.errors:
-        console.print(table("errors", ("phone", "error"), sorted(report.errors.items())))
+    if errors:
+        console.print(table("errors", ("phone", "error"), sorted((str(k), str(v)) for k, v in errors.items())))

@@ -23,4 +23,6 @@ class MaintenanceRun:
     finished_at: datetime | None = None
     report: dict[str, object] = field(default_factory=dict)
     error: str | None = None
+    last_account_id: int | None = None  # the resume cursor: the last account this run (or the one it resumed) finished
+    holder: str | None = None  # the instance (lease holder) that ran it
     id: int | None = None

@@ -17,6 +17,15 @@ class RetryOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class MaintenanceOptions:
+    """How a maintenance run treats Telegram (scheduling itself is the scheduler's business)."""
+
+    keepalive: timedelta = timedelta(hours=24)  # a session not seen alive by Telegram for this long is reconnected
+    calls_per_second: float = 0.0  # Telegram calls of a run, overall; 0 = not paced
+    account_calls_per_minute: float = 0.0  # Telegram calls of a run per account; 0 = not paced
+
+
+@dataclass(frozen=True, slots=True)
 class FactoryOptions:
     validation_timeout: float = 10.0  # connect + one authenticated call
     mint_timeout: float = 30.0
@@ -36,3 +45,4 @@ class FactoryOptions:
     recent_verdicts: int = 20  # how many recent verdicts feed the reliability score
     default_identity: ClientIdentity = field(default_factory=ClientIdentity)
     top_up_in_background: bool = True
+    maintenance: MaintenanceOptions = field(default_factory=MaintenanceOptions)

@@ -96,7 +96,11 @@ class MaintenanceReport:
     unrecoverable: int = 0
     banned: int = 0
     skipped: int = 0
+    kept_alive: int = 0  # sessions reconnected because Telegram had not seen them for the keep-alive period
     errors: dict[str, str] = field(default_factory=dict)  # phone -> error code and message
+    # phone -> authorizations Telegram lists for the account beyond the live sessions the service holds
+    # (the owner's phone, another program, a leak): for a human to look at
+    unknown_authorizations: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,23 @@
-"""Maintenance runs started on request: one at a time (in this process and, through a database lease, across
-instances), with progress saved while they go and the report kept for the operator."""
+"""Maintenance runs, started on request or by the scheduler: one at a time (in this process and, through the database
+lease ``maintenance``, across instances), paced towards Telegram, with progress saved while they go, the report kept
+for the operator, and resumed after a stop.
+
+Resume rule: the resume cursor of a run is the id of the last account it finished (accounts are visited in id
+order), saved with its progress. When an instance gets the lease it looks at the latest run. If that run is still
+``running``, its instance died without finishing it (the lease was free, so nobody runs it any more): it is marked
+``failed`` with the error ``interrupted``. If the latest run did not finish (interrupted, stopped, or failed), the new
+run starts after its cursor and carries its ``done`` count on; otherwise it starts from the first account. Accounts
+are therefore maintained once per cycle, except the few finished between a killed run's last progress save and the
+kill, which are maintained again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
+import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,13 +26,17 @@ from tgsessions.domain.ports import Lease
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
 from tgsessions.service.core import FactoryCore
 from tgsessions.service.maintenance import run_maintenance
+from tgsessions.service.pacing import Monotonic, PacedGateway, Pacer
 from tgsessions.service.results import MaintenanceReport
+from tgsessions.service.validation import Sleep
 
 log = logging.getLogger("tgsessions.maintenance")
 
 LEASE_NAME = "maintenance"
 LEASE_TTL = timedelta(minutes=5)
+RENEW_EVERY = 60.0  # seconds between lease renewals while a run is under way, whatever its progress
 SAVE_EVERY = 1.0  # seconds between progress writes
+INTERRUPTED = "interrupted"
 
 
 def report_dict(report: MaintenanceReport) -> dict[str, object]:
@@ -30,61 +46,171 @@ def report_dict(report: MaintenanceReport) -> dict[str, object]:
     return {k: plain(v) for k, v in dataclasses.asdict(report).items()}
 
 
+def resume_point(previous: MaintenanceRun | None) -> int | None:
+    """Where a new run starts: after the cursor of the latest run when that one did not finish, else at the start."""
+    if previous is None or previous.status is RunStatus.FINISHED:
+        return None
+    return previous.last_account_id
+
+
+def paced_core(core: FactoryCore, pacer: Pacer, *, sleep: Sleep, rand: Callable[[], float]) -> FactoryCore:
+    """``core`` with every Telegram call paced: its own validator, minter and recovery over a PacedGateway, sharing
+    the database, cache, phone locks (so fetch and maintenance still exclude each other per phone) and hints."""
+    paced = FactoryCore.build(
+        db=core.db,
+        gateway=PacedGateway(core.gateway, pacer),
+        cache=core.cache,
+        cipher=core.cipher,
+        clock=core.clock,
+        options=core.options,
+        sleep=sleep,
+        rand=rand,
+        lock_holder=core.locks.holder,
+        metrics=core.metrics,
+    )
+    return dataclasses.replace(paced, locks=core.locks, warm=core.warm, primary_hints=core.primary_hints)
+
+
 class MaintenanceRunner:
-    def __init__(self, core: FactoryCore) -> None:
+    def __init__(
+        self,
+        core: FactoryCore,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        monotonic: Monotonic | None = None,
+    ) -> None:
+        """Pacing sleeps with ``sleep`` and reads time from ``monotonic`` (default: the core's clock, so a fake clock
+        and a fake sleep that advances it make pacing deterministic)."""
         self._core = core
+        pacing = core.options.maintenance
+        self.pacer = Pacer(
+            calls_per_second=pacing.calls_per_second,
+            account_calls_per_minute=pacing.account_calls_per_minute,
+            sleep=sleep,
+            monotonic=monotonic or (lambda: core.clock.now().timestamp()),
+        )
+        self._maintenance_core = paced_core(core, self.pacer, sleep=sleep, rand=rand) if self.pacer.enabled else core
         self._task: asyncio.Task[None] | None = None
+        self._watch: Callable[[int, int, str], None] | None = None
+
+    @property
+    def holder(self) -> str:
+        """This instance's name on leases and runs."""
+        return self._core.locks.holder
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    async def start(self, actor: str) -> MaintenanceRun:
-        """Start a run in the background and return it (status running); MaintenanceRunning if one is under way."""
+    async def start(self, actor: str, *, watch: Callable[[int, int, str], None] | None = None) -> MaintenanceRun:
+        """Start a run in the background and return it (status running); MaintenanceRunning if one is under way.
+        ``watch`` is told the progress (done, total, phone) as the run goes (the CLI's progress bar)."""
+        self._watch = watch
         if self.running:
             raise MaintenanceRunning("a maintenance run is already under way in this instance")
         core = self._core
-        lease = await core.db.leases.try_acquire(LEASE_NAME, core.locks.holder, LEASE_TTL)
+        lease = await core.db.leases.try_acquire(LEASE_NAME, self.holder, LEASE_TTL)
         if lease is None:
             raise MaintenanceRunning("a maintenance run is under way in another instance")
-        run = MaintenanceRun(actor=actor, started_at=core.clock.now())
-        async with core.db.unit_of_work() as uow:
-            run = await uow.runs.add_run(run)
-            await uow.commit()
-        self._task = asyncio.create_task(self._execute(run, lease), name=f"maintenance-{run.id}")
+        try:
+            run, previous = await self._open_run(actor)
+        except BaseException:
+            await asyncio.shield(core.db.leases.release(lease))
+            raise
+        self._task = asyncio.create_task(self._execute(run, lease, previous), name=f"maintenance-{run.id}")
         return run
 
-    async def _execute(self, run: MaintenanceRun, lease: Lease) -> None:
+    async def _open_run(self, actor: str) -> tuple[MaintenanceRun, MaintenanceRun | None]:
+        """Under the lease: close a stale run left ``running`` by a dead instance, and add the new run (resuming
+        after the latest run's cursor when that run did not finish)."""
+        now = self._core.clock.now()
+        async with self._core.db.unit_of_work() as uow:
+            previous = await uow.runs.latest_run()
+            if previous is not None and previous.status is RunStatus.RUNNING:
+                previous.status, previous.error, previous.finished_at = RunStatus.FAILED, INTERRUPTED, now
+                await uow.runs.save_run(previous)
+                log.warning("maintenance run %s was left running by %s: marked interrupted", previous.id,
+                            previous.holder)  # fmt: skip
+            run = MaintenanceRun(actor=actor, started_at=now, holder=self.holder)
+            if (after := resume_point(previous)) is not None:
+                assert previous is not None
+                run.last_account_id, run.done = after, previous.done
+            run = await uow.runs.add_run(run)
+            await uow.commit()
+        return run, previous
+
+    async def _execute(self, run: MaintenanceRun, lease: Lease, previous: MaintenanceRun | None) -> None:
         core = self._core
         loop = asyncio.get_running_loop()
         last_save = loop.time()
+        resumed_after, offset = run.last_account_id, run.done
+        lost = asyncio.Event()
+        paced_before = self.pacer.waited
+
+        async def renew() -> None:
+            nonlocal lease
+            renewed = await core.db.leases.try_acquire(LEASE_NAME, self.holder, LEASE_TTL)
+            if renewed is None:
+                lost.set()
+                raise MaintenanceRunning("the maintenance lease was taken over by another instance")
+            lease = renewed
+
+        async def heartbeat() -> None:
+            """Keep the lease while one account takes long (progress renews it too); stop once it is lost."""
+            while not lost.is_set():
+                await asyncio.sleep(RENEW_EVERY)
+                try:
+                    await renew()
+                except MaintenanceRunning:
+                    log.warning("maintenance run %s lost its lease", run.id)
+                except (TgSessionsError, OSError) as exc:  # storage trouble: try again at the next beat
+                    log.warning("maintenance run %s could not renew its lease: %s", run.id, type(exc).__name__)
+
+        def cursor(account_id: int) -> None:
+            run.last_account_id = account_id
 
         async def progress(done: int, total: int, _phone: str) -> None:
-            nonlocal last_save, lease
-            run.done, run.total = done, total
+            nonlocal last_save
+            run.done = offset + done
+            run.total = max(total, run.done)
+            core.metrics.maintenance_progress(run.done, run.total)
+            if self._watch is not None:
+                self._watch(run.done, run.total, _phone)
+            if lost.is_set():
+                raise MaintenanceRunning("the maintenance lease was taken over by another instance")
             if loop.time() - last_save >= SAVE_EVERY:
                 last_save = loop.time()
-                renewed = await core.db.leases.try_acquire(LEASE_NAME, core.locks.holder, LEASE_TTL)
-                if renewed is None:
-                    raise MaintenanceRunning("the maintenance lease was taken over by another instance")
-                lease = renewed
+                await renew()
                 await self._save(run)
 
+        beating = asyncio.create_task(heartbeat(), name=f"maintenance-{run.id}-lease")
         try:
-            report = await run_maintenance(core, actor=run.actor, progress=progress)
+            report = await run_maintenance(
+                self._maintenance_core,
+                actor=run.actor,
+                progress=progress,
+                after_id=resumed_after,
+                cursor=cursor,
+            )
         except (TgSessionsError, OSError) as exc:
             run.status, run.error = RunStatus.FAILED, getattr(exc, "message", type(exc).__name__)
             log.warning("maintenance run %s failed: %s", run.id, type(exc).__name__)
         else:
-            run.status, run.report = RunStatus.FINISHED, report_dict(report)
+            run.status = RunStatus.FINISHED
+            run.report = report_dict(report)
+            if resumed_after is not None and previous is not None:
+                run.report |= {"resumed_after_account": resumed_after, "resumed_run": previous.id}
+            run.report["paced_seconds"] = round(self.pacer.waited - paced_before, 3)
             run.total = max(run.total, report.accounts)
         finally:
+            beating.cancel()
             run.finished_at = core.clock.now()
             await asyncio.shield(self._finish(run, lease))
 
     async def _finish(self, run: MaintenanceRun, lease: Lease) -> None:
         if run.status is RunStatus.RUNNING:
-            run.status, run.error = RunStatus.FAILED, "interrupted"
+            run.status, run.error = RunStatus.FAILED, INTERRUPTED
         await self._save(run)
         await self._core.db.leases.release(lease)
 

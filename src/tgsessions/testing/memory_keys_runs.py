@@ -88,7 +88,8 @@ class InMemoryApiKeyRepository:
 
 
 class InMemoryRunRepository:
-    """Like SqlRunRepository: the report goes through JSON; ``save_run`` writes the progress fields."""
+    """Like SqlRunRepository: the report goes through JSON; ``save_run`` writes the progress fields (with the
+    resume cursor ``last_account_id``)."""
 
     def __init__(self, stored: dict[int, MaintenanceRun], ids: Iterator[int]) -> None:
         self._stored = stored
@@ -118,6 +119,7 @@ class InMemoryRunRepository:
             finished_at=progress.finished_at,
             report=progress.report,
             error=progress.error,
+            last_account_id=progress.last_account_id,
         )
         self._dirty.add(run.id)
 

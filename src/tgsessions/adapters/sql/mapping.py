@@ -226,6 +226,8 @@ def run_values(run: MaintenanceRun) -> dict[str, Any]:
         "done": run.done,
         "report": json.dumps(run.report, sort_keys=True),
         "error": run.error,
+        "last_account_id": run.last_account_id,
+        "holder": run.holder,
     }
 
 
@@ -240,6 +242,8 @@ def run_from_row(row: RowMapping) -> MaintenanceRun:
         done=row["done"],
         report=json.loads(row["report"]),
         error=row["error"],
+        last_account_id=row["last_account_id"],
+        holder=row["holder"],
     )
 
 

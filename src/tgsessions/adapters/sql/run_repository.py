@@ -10,11 +10,14 @@ from tgsessions.adapters.sql.tables import maintenance_runs
 from tgsessions.domain.errors import NotFound
 from tgsessions.domain.runs import MaintenanceRun
 
+PROGRESS_FIELDS = ("status", "total", "done", "finished_at", "report", "error", "last_account_id")
+
 
 class SqlRunRepository:
     """Maintenance runs in the ``maintenance_runs`` table; the report is stored as a JSON object, so it must hold
     JSON-able values (and comes back as JSON does: tuples as lists, keys as strings). Returned runs are fresh
-    objects. ``save_run`` writes the progress fields (status, total, done, finished_at, report, error)."""
+    objects. ``save_run`` writes the progress fields (status, total, done, finished_at, report, error and the resume
+    cursor last_account_id)."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
@@ -29,7 +32,7 @@ class SqlRunRepository:
         if run.id is None:
             raise ValueError("save_run needs a stored run (id is None)")
         values = mapping.run_values(run)
-        changes = {column: values[column] for column in ("status", "total", "done", "finished_at", "report", "error")}
+        changes = {column: values[column] for column in PROGRESS_FIELDS}
         result = await self._conn.execute(
             update(maintenance_runs).where(maintenance_runs.c.id == run.id).values(changes)
         )

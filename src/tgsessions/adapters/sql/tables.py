@@ -118,6 +118,8 @@ maintenance_runs = Table(
     Column("done", Integer, nullable=False),
     Column("report", Text, nullable=False),  # JSON object
     Column("error", Text, nullable=True),
+    Column("last_account_id", Integer, nullable=True),  # resume cursor (migration 0003)
+    Column("holder", String(64), nullable=True),  # the instance that ran it (migration 0003)
     Index(None, "started_at"),
 )
 
