@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535, description="port the HTTP server listens on")
     rate_limit_per_minute: int = Field(600, ge=0, description="requests per API key per minute (0: unlimited)")
 
+    log_format: Literal["json", "console", "auto"] = Field(
+        "auto", description="json (production), console (readable), auto: console on a terminal, else json"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     cache_backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     verdict_ttl_seconds: float = Field(300.0, gt=0)
@@ -63,6 +68,41 @@ class Settings(BaseSettings):
     target_backups: int = Field(2, ge=0, le=10)
     batch_concurrency: int = Field(25, ge=1, le=50)
     lease_ttl_seconds: float = Field(120.0, gt=0)
+
+    maintenance_interval_seconds: float = Field(
+        3600.0, ge=0, description="serve runs maintenance this often, one instance at a time (0: never)"
+    )
+    maintenance_start_delay_seconds: float = Field(
+        30.0, ge=0, description="the first scheduled maintenance waits this long after serve starts"
+    )
+    keepalive_hours: float = Field(
+        24.0, ge=0, description="maintenance reconnects a session Telegram has not confirmed for this long"
+    )
+    maintenance_calls_per_second: float = Field(
+        5.0, ge=0, description="Telegram calls of a maintenance run, overall (0: not paced)"
+    )
+    maintenance_account_calls_per_minute: float = Field(
+        20.0, ge=0, description="Telegram calls of a maintenance run per account (0: not paced)"
+    )
+
+    @model_validator(mode="after")
+    def _pacing_fits_the_validation_timeout(self) -> Settings:
+        """A paced call waits inside its validation timeout: one pacing step must leave room for the call."""
+        steps = {
+            "maintenance_calls_per_second": 1 / self.maintenance_calls_per_second
+            if self.maintenance_calls_per_second
+            else 0.0,
+            "maintenance_account_calls_per_minute": 60 / self.maintenance_account_calls_per_minute
+            if self.maintenance_account_calls_per_minute
+            else 0.0,
+        }
+        for name, step in steps.items():
+            if step >= self.validation_timeout / 2:
+                raise ValueError(
+                    f"TGS_{name.upper()} is too low: one call every {step:g} s does not fit half the validation "
+                    f"timeout ({self.validation_timeout:g} s); raise it or set 0 to disable pacing"
+                )
+        return self
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'tgsessions.db').resolve()}"

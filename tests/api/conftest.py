@@ -16,6 +16,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
+from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
 from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.api import create_app
@@ -26,6 +27,7 @@ from tgsessions.domain.ports import Cipher, Clock, Database, LeaseStore
 from tgsessions.domain.secret import Secret
 from tgsessions.service.factory import SessionFactory
 from tgsessions.service.keys import KeyManager
+from tgsessions.service.measured import MeasuredGateway
 from tgsessions.service.options import FactoryOptions, RetryOptions
 from tgsessions.service.ratelimit import RateLimiter
 from tgsessions.service.services import Readiness, Services
@@ -60,15 +62,18 @@ def build_services(
     options: FactoryOptions | None = None,
     readiness: Readiness | None = None,
 ) -> Services:
-    """Services as the composition root would build them, on the test's adapters."""
+    """Services as the composition root would build them, on the test's adapters (metrics included)."""
+    cache = MemoryVerdictCache(clock)
+    metrics = PrometheusMetrics(cache)
     factory = SessionFactory(
         db=database,
-        gateway=SimulatedTelegramGateway(world),
-        cache=MemoryVerdictCache(clock),
+        gateway=MeasuredGateway(SimulatedTelegramGateway(world), metrics),
+        cache=cache,
         cipher=cipher,
         clock=clock,
         options=options or fast_options(),
         sleep=no_sleep,
+        metrics=metrics,
     )
     ready = readiness or Readiness(True, "ok", "current", "simulated")
 
@@ -83,6 +88,7 @@ def build_services(
         telegram_backend="simulated",
         cache_backend="memory",
         readiness=check_readiness,
+        metrics=metrics.exposition,
     )
 
 

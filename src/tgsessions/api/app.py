@@ -15,7 +15,7 @@ from fastapi import FastAPI
 import tgsessions
 from tgsessions.api.errors import install_error_handlers
 from tgsessions.api.request_ids import RequestIdMiddleware
-from tgsessions.api.routes import fetch, health, maintenance, sessions, status
+from tgsessions.api.routes import fetch, health, maintenance, metrics, sessions, status
 from tgsessions.service.services import Services
 
 OpenServices = Callable[[], contextlib.AbstractAsyncContextManager[Services]]
@@ -55,6 +55,6 @@ def create_app(open_services: OpenServices) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, fetch, sessions, status, maintenance):
+    for module in (health, fetch, sessions, status, maintenance, metrics):
         app.include_router(module.router)
     return app

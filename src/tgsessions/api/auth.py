@@ -66,7 +66,22 @@ class RequireScope:
         return key
 
 
+class RequireAnyScope:
+    """Dependency: a valid key that holds one of ``scopes``, its rate limit taken."""
+
+    def __init__(self, *scopes: Scope) -> None:
+        self.scopes = scopes
+
+    async def __call__(self, key: Identified, services: ServicesDep) -> ApiKey:
+        if not any(key.allows(scope) for scope in self.scopes):
+            names = " or ".join(scope.value for scope in self.scopes)
+            raise Forbidden(f"this API key lacks the scope {names}")
+        services.limiter.check(key)
+        return key
+
+
 AnyKey = Annotated[ApiKey, Depends(any_key)]
+MetricsRead = Annotated[ApiKey, Depends(RequireAnyScope(Scope.METRICS_READ, Scope.ADMIN))]
 SessionsRead = Annotated[ApiKey, Depends(RequireScope(Scope.SESSIONS_READ))]
 SessionsWrite = Annotated[ApiKey, Depends(RequireScope(Scope.SESSIONS_WRITE))]
 StatusRead = Annotated[ApiKey, Depends(RequireScope(Scope.STATUS_READ))]

@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from tgsessions.bootstrap import check_backend, ensure_admin_key, open_runtime, seed_demo_accounts
+from tgsessions.adapters.logs import configure_logging
+from tgsessions.bootstrap import build_scheduler, check_backend, ensure_admin_key, open_runtime, seed_demo_accounts
 from tgsessions.cli.context import describe_database, load_settings
 from tgsessions.cli.errors import run_async
 from tgsessions.config import Settings
@@ -55,6 +56,7 @@ def announce(settings: Settings, host: str, port: int, seeded: list[str], admin_
 
 async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
     check_backend(settings)  # refuse before anything is imported or created
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
     from tgsessions.api.app import create_app  # lazily: the API (and FastAPI) only for serve
 
     async with open_runtime(settings) as runtime:
@@ -67,8 +69,15 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             yield runtime.services  # already open; the runtime closes them when serving stops
 
         app = create_app(open_services)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
-        await Server(config).serve()
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on", log_config=None
+        )
+        scheduler = build_scheduler(runtime)  # its first tick waits TGS_MAINTENANCE_START_DELAY_SECONDS
+        scheduler.start()
+        try:
+            await Server(config).serve()
+        finally:
+            await scheduler.aclose()  # then the runtime stops a run under way (it resumes on the next start)
 
 
 def serve(
@@ -82,6 +91,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (migrates the embedded SQLite default; seeds demo accounts when simulated).
+
+    Maintenance runs in the background every TGS_MAINTENANCE_INTERVAL_SECONDS (one instance at a time).
 
     The first admin key is created and printed once when no active key exists. Ctrl-C or SIGTERM stop it cleanly.
     """

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tgsessions.domain.errors import InvalidInput
+from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Session
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, TelegramGateway, VerdictCache
 from tgsessions.domain.secret import Secret
@@ -60,6 +61,7 @@ class FactoryCore:
     recovery: Recovery
     warm: WarmFetches
     primary_hints: PrimaryHints = field(default_factory=lambda: PrimaryHints())
+    metrics: Metrics = field(default_factory=NoMetrics)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
@@ -75,14 +77,16 @@ class FactoryCore:
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         lock_holder: str | None = None,
+        metrics: Metrics | None = None,
     ) -> FactoryCore:
-        validator = Validator(gateway, cache, clock, options, sleep=sleep, rand=rand)
-        minter = Minter(db, gateway, cipher, clock, options, sleep=sleep, rand=rand)
-        recovery = Recovery(gateway, cache, clock, options, validator, minter)
+        metrics = metrics or NoMetrics()
+        validator = Validator(gateway, cache, clock, options, sleep=sleep, rand=rand, metrics=metrics)
+        minter = Minter(db, gateway, cipher, clock, options, sleep=sleep, rand=rand, metrics=metrics)
+        recovery = Recovery(gateway, cache, clock, options, validator, minter, metrics=metrics)
         locks = PhoneLocks(db.leases, ttl=options.lease_ttl, wait=options.lease_wait, holder=lock_holder)
         hints = PrimaryHints()
         warm = WarmFetches(db, clock, hints.forget)
-        return cls(db, gateway, cache, cipher, clock, options, locks, recovery, warm, hints)
+        return cls(db, gateway, cache, cipher, clock, options, locks, recovery, warm, hints, metrics)
 
     @asynccontextmanager
     async def working(self, phone: str, actor: str) -> AsyncIterator[tuple[AccountWork, Lease]]:

@@ -10,6 +10,7 @@ import asyncio
 import random
 from collections.abc import Callable, Sequence
 
+from tgsessions.domain.metrics import Metrics
 from tgsessions.domain.model import ClientIdentity, Origin, Proxy, Role
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.runs import MaintenanceRun
@@ -47,6 +48,7 @@ class SessionFactory:
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         lock_holder: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         core = self._core = FactoryCore.build(
             db=db,
@@ -58,8 +60,9 @@ class SessionFactory:
             sleep=sleep,
             rand=rand,
             lock_holder=lock_holder,
+            metrics=metrics,
         )
-        self._runner = MaintenanceRunner(core)
+        self._runner = MaintenanceRunner(core, sleep=sleep, rand=rand)
 
     def __repr__(self) -> str:
         return f"SessionFactory(db={self._core.db.backend!r}, telegram={self.telegram_backend!r})"
@@ -131,9 +134,17 @@ class SessionFactory:
     async def list_accounts(self, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:
         return await reporting.list_accounts(self._core, after=after, limit=limit)
 
-    async def start_maintenance(self, *, actor: str = "scheduler") -> MaintenanceRun:
-        """Start a maintenance run in the background (one at a time across instances); returns it, running."""
-        return await self._runner.start(actor)
+    async def start_maintenance(
+        self, *, actor: str = "scheduler", watch: Callable[[int, int, str], None] | None = None
+    ) -> MaintenanceRun:
+        """Start a maintenance run in the background (one at a time across instances, paced, resumable); returns it,
+        running. ``watch(done, total, phone)`` follows its progress."""
+        return await self._runner.start(actor, watch=watch)
+
+    @property
+    def instance(self) -> str:
+        """This instance's name on leases and maintenance runs (``MaintenanceRun.holder``)."""
+        return self._runner.holder
 
     async def maintenance_run(self, run_id: int) -> MaintenanceRun:
         return await self._runner.get(run_id)

@@ -21,6 +21,16 @@ log = logging.getLogger("tgsessions.factory")
 
 
 async def fetch_one(core: FactoryCore, phone: object, *, actor: str) -> FetchResult:
+    try:
+        result = await _fetch(core, phone, actor=actor)
+    except TgSessionsError as exc:
+        core.metrics.fetch_failed(exc.code)
+        raise
+    core.metrics.fetched(result.how)
+    return result
+
+
+async def _fetch(core: FactoryCore, phone: object, *, actor: str) -> FetchResult:
     number = normalise_phone(phone)
     warm = await _fetch_cached(core, number, actor)
     if warm is not None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from tgsessions.domain.errors import LoginBudgetSpent, MintFailed, TelegramUnavailable
+from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Action, Origin, Role, Session
 from tgsessions.domain.policies import backoff_delay
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, MintedSession, TelegramGateway
@@ -36,7 +37,9 @@ class Minter:
         *,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or NoMetrics()
         self._db = db
         self._gateway = gateway
         self._cipher = cipher
@@ -60,6 +63,7 @@ class Minter:
         for attempt in range(retry.attempts):
             remaining, wait = await self.budget_left(work)
             if remaining <= reserve:
+                self._metrics.login_budget_refused()
                 await work.flush(self._db, fence, now=self._clock.now())
                 kept = f" ({reserve} kept for fetch)" if reserve else ""
                 raise LoginBudgetSpent(
@@ -114,10 +118,12 @@ class Minter:
         )
         session.record(Verdict.alive(now))
         work.add(session)
+        self._metrics.minted(minted.method)
         work.event(Action.MINTED, now, session=session, method=minted.method, source=source.session_id, role=role.value)
         return session
 
     def _record_failure(self, work: AccountWork, source: Session, reason: str) -> None:
+        self._metrics.mint_failed(reason)
         work.event(Action.MINT_FAILED, self._clock.now(), outcome="failed", session=source, reason=reason)
 
     def _window_text(self) -> str:

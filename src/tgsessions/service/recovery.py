@@ -15,6 +15,7 @@ from tgsessions.domain.errors import (
     MintFailed,
     TelegramUnavailable,
 )
+from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import AccountState, Action, Role, Session
 from tgsessions.domain.policies import mint_source_order, plan_cleanup
 from tgsessions.domain.ports import Clock, Lease, TelegramGateway, VerdictCache
@@ -38,7 +39,10 @@ class Recovery:
         options: FactoryOptions,
         validator: Validator,
         minter: Minter,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or NoMetrics()
         self._gateway = gateway
         self._cache = cache
         self._clock = clock
@@ -128,6 +132,7 @@ class Recovery:
         backup.role_since = now
         work.touch(backup)
         work.event(Action.PROMOTED, now, session=backup)
+        self._metrics.promoted()
         self.primary_changed(work)
 
     def primary_changed(self, work: AccountWork) -> None:

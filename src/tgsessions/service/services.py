@@ -27,3 +27,4 @@ class Services:
     telegram_backend: str
     cache_backend: str  # "memory" or "redis"
     readiness: Callable[[], Awaitable[Readiness]]
+    metrics: Callable[[], Awaitable[tuple[bytes, str]]] | None = None  # Prometheus text and its content type

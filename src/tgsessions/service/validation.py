@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Action, Session
 from tgsessions.domain.policies import backoff_delay
 from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
@@ -38,7 +39,9 @@ class Validator:
         *,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or NoMetrics()
         self._gateway = gateway
         self._cache = cache
         self._clock = clock
@@ -61,6 +64,9 @@ class Validator:
             wait = (session.open_until - now).total_seconds()
             return Check(Verdict.unknown(Reason.BREAKER_OPEN, now, retry_after=wait), from_cache=False)
         verdict, opened = await self._ask_with_retries(work, session)
+        self._metrics.verdict(verdict.kind.value, verdict.reason)
+        if opened:
+            self._metrics.breaker_opened()
         session.record(verdict)
         work.touch(session)
         work.event(
