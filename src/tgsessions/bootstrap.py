@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
 from tgsessions.adapters.cache.redis import RedisVerdictCache
 from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.crypto.keyring import KeyRing, create_key_file, load_key_file
+from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
 from tgsessions.adapters.sql import migrate
 from tgsessions.adapters.sql.database import SqlDatabase
 from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
@@ -22,11 +24,17 @@ from tgsessions.domain.errors import ConfigurationError
 from tgsessions.domain.model import ClientIdentity
 from tgsessions.domain.policies import BreakerPolicy, LoginBudget
 from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
+from tgsessions.domain.secret import Secret
 from tgsessions.service.factory import SessionFactory
 from tgsessions.service.keys import KeyManager
-from tgsessions.service.options import FactoryOptions, RetryOptions
+from tgsessions.service.measured import MeasuredGateway
+from tgsessions.service.options import FactoryOptions, MaintenanceOptions, RetryOptions
 from tgsessions.service.ratelimit import RateLimiter
+from tgsessions.service.scheduler import MaintenanceScheduler
 from tgsessions.service.services import Readiness, Services
+
+if TYPE_CHECKING:
+    from tgsessions.adapters.telegram.telethon import TelethonConfig
 
 SIMULATED_STATE = "simulated-telegram.json"
 DEMO_PHONES = ("79990000001", "79990000002", "79990000003")
@@ -42,6 +50,7 @@ class Runtime:
     gateway: TelegramGateway
     cache: VerdictCache
     simulated: SimulatedTelegram | None  # the simulated world, when that backend is chosen
+    clock: Clock | None = None
 
     @property
     def factory(self) -> SessionFactory:
@@ -72,6 +81,11 @@ def options_from(settings: Settings) -> FactoryOptions:
             lang_code=settings.lang_code,
             system_lang_code=settings.system_lang_code,
         ),
+        maintenance=MaintenanceOptions(
+            keepalive=timedelta(hours=settings.keepalive_hours),
+            calls_per_second=settings.maintenance_calls_per_second,
+            account_calls_per_minute=settings.maintenance_account_calls_per_minute,
+        ),
     )
 
 
@@ -97,16 +111,55 @@ def check_backend(settings: Settings) -> None:
             "no Telegram backend chosen: set TGS_TELEGRAM_BACKEND=telethon with "
             f"{' and '.join(missing) or 'TGS_API_ID and TGS_API_HASH'}, or TGS_TELEGRAM_BACKEND=simulated for a demo"
         )
-    if settings.telegram_backend == "telethon":
-        raise ConfigurationError(
-            "the Telethon backend is not available in this build yet; use TGS_TELEGRAM_BACKEND=simulated"
-        )
+    if settings.telegram_backend == "telethon" and (settings.api_id is None or settings.api_hash is None):
+        missing = [name for name, value in (("TGS_API_ID", settings.api_id), ("TGS_API_HASH", settings.api_hash))
+                   if value is None]  # fmt: skip
+        raise ConfigurationError(f"the Telethon backend needs {' and '.join(missing)} (from my.telegram.org)")
 
 
-def build_gateway(settings: Settings, clock: Clock) -> tuple[TelegramGateway, SimulatedTelegram | None]:
+def build_gateway(
+    settings: Settings, clock: Clock, *, telegram_client_class: type | None = None
+) -> tuple[TelegramGateway, SimulatedTelegram | None]:
+    """The simulated Telegram (saved in the data dir) or the Telethon gateway. ``telegram_client_class`` replaces
+    Telethon's TelegramClient (a test hook: the same gateway code over an in-memory transport)."""
     check_backend(settings)
+    if settings.telegram_backend == "telethon":
+        from tgsessions.adapters.telegram.telethon import TelethonGateway
+
+        config = telethon_config(settings)
+        if telegram_client_class is None:
+            return TelethonGateway(config, clock=clock), None
+        return TelethonGateway(config, clock=clock, client_class=telegram_client_class), None
     gateway = PersistentSimulatedGateway.open(clock, settings.data_dir / SIMULATED_STATE)
     return gateway, gateway.world
+
+
+def telethon_config(settings: Settings) -> TelethonConfig:
+    from tgsessions.adapters.telegram.telethon import TelethonConfig
+
+    assert settings.api_id is not None
+    assert settings.api_hash is not None
+    rsa_key = None
+    if settings.telegram_rsa_key_file is not None:
+        try:
+            rsa_key = settings.telegram_rsa_key_file.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            raise ConfigurationError(
+                f"TGS_TELEGRAM_RSA_KEY_FILE={settings.telegram_rsa_key_file} cannot be read as a PEM file"
+            ) from None
+    return TelethonConfig(
+        api_id=settings.api_id,
+        api_hash=Secret(settings.api_hash.get_secret_value()),
+        endpoint=settings.telegram_endpoint,
+        dc_id=settings.telegram_dc_id,
+        host=settings.telegram_host,
+        port=settings.telegram_port,
+        rsa_key_pem=rsa_key,
+        max_concurrency=settings.telegram_max_concurrency,
+        per_account_concurrency=settings.telegram_per_account_concurrency,
+        pool_idle_seconds=settings.telegram_pool_idle_seconds,
+        default_identity=options_from(settings).default_identity,
+    )
 
 
 async def prepare_database(settings: Settings) -> str:
@@ -133,14 +186,20 @@ async def open_key_manager(settings: Settings, *, clock: Clock | None = None) ->
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    """Build everything from settings; migrate the embedded default; close everything on exit."""
+async def open_runtime(
+    settings: Settings, *, clock: Clock | None = None, telegram_client_class: type | None = None
+) -> AsyncIterator[Runtime]:
+    """Build everything from settings; migrate the embedded default; close everything on exit.
+    ``telegram_client_class`` is the test hook of :func:`build_gateway`."""
     clock = clock or SystemClock()
     check_backend(settings)
     cipher = AesGcmCipher(load_keys(settings))
     url = await prepare_database(settings)
-    gateway, world = build_gateway(settings, clock)
+    gateway, world = build_gateway(settings, clock, telegram_client_class=telegram_client_class)
     async with AsyncExitStack() as stack:
+        closer = getattr(gateway, "aclose", None)
+        if closer is not None:
+            stack.push_async_callback(closer)
         database = await SqlDatabase.open(url, cipher=cipher, clock=clock)
         stack.push_async_callback(database.aclose)
         cache: VerdictCache
@@ -152,8 +211,15 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             cache = MemoryVerdictCache(
                 clock, ttl_seconds=settings.verdict_ttl_seconds, max_entries=settings.cache_max_entries
             )
+        metrics = PrometheusMetrics(cache)
         factory = SessionFactory(
-            db=database, gateway=gateway, cache=cache, cipher=cipher, clock=clock, options=options_from(settings)
+            db=database,
+            gateway=MeasuredGateway(gateway, metrics),
+            cache=cache,
+            cipher=cipher,
+            clock=clock,
+            options=options_from(settings),
+            metrics=metrics,
         )
         stack.push_async_callback(factory.aclose)
 
@@ -174,8 +240,20 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             telegram_backend=gateway.backend,
             cache_backend=settings.cache_backend,
             readiness=readiness,
+            metrics=metrics.exposition,
         )
-        yield Runtime(settings, services, database, gateway, cache, world)
+        yield Runtime(settings, services, database, gateway, cache, world, clock)
+
+
+def build_scheduler(runtime: Runtime) -> MaintenanceScheduler:
+    """Scheduled maintenance for ``serve``, from TGS_MAINTENANCE_INTERVAL_SECONDS (0: disabled) and
+    TGS_MAINTENANCE_START_DELAY_SECONDS. Start it once serving begins; close it before the runtime."""
+    return MaintenanceScheduler(
+        runtime.factory,
+        runtime.clock or SystemClock(),
+        interval=runtime.settings.maintenance_interval_seconds,
+        start_delay=runtime.settings.maintenance_start_delay_seconds,
+    )
 
 
 async def seed_demo_accounts(runtime: Runtime) -> list[str]:

@@ -8,19 +8,22 @@ never taken from the command line itself (shell history, ``ps``): from a file, o
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tgsessions.adapters.telegram.session_formats import SessionFormat, convert
-from tgsessions.bootstrap import open_runtime
+from tgsessions.bootstrap import open_runtime, options_from, telethon_config
 from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import print_json
 from tgsessions.cli.reports import JsonOption
 from tgsessions.cli.secrets_input import STDIN, read_secret
+from tgsessions.domain.errors import ConfigurationError
 from tgsessions.domain.model import Role
+from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.secret import Secret
 from tgsessions.service.results import SessionInfo
 
@@ -74,3 +77,47 @@ def import_session(
         print_json(info)
         return
     print(f"imported {info.session_id} as the {info.role} of {phone}", file=sys.stdout)
+
+
+# Test hooks: the Telethon client class (None: Telethon's own) and the prompt (None: a hidden prompt on the terminal).
+CLIENT_CLASS: type | None = None
+ASK: Callable[[str], Awaitable[str]] | None = None
+
+
+async def _hidden_prompt(text: str) -> str:
+    return read_secret(text, "login")
+
+
+def login(
+    phone: Annotated[str, typer.Argument(help="Phone number in international format.")],
+    save_two_fa: Annotated[
+        bool, typer.Option("--save-2fa/--no-save-2fa", help="Store the 2FA password typed (needed to mint).")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Log in interactively (code, then 2FA password; nothing echoed) and store the new session as the keeper.
+
+    Each code or password typed counts against the account's login budget at Telegram (about 5 a day).
+    """
+    settings = load_settings()
+
+    async def work() -> SessionInfo:
+        from tgsessions.adapters.telegram.telethon.clients import ClientFactory
+        from tgsessions.adapters.telegram.telethon.login import interactive_login
+
+        if settings.telegram_backend != "telethon":
+            raise ConfigurationError("login talks to real Telegram: set TGS_TELEGRAM_BACKEND=telethon")
+        number = normalise_phone(phone)
+        factory = ClientFactory(telethon_config(settings), **({"client_class": CLIENT_CLASS} if CLIENT_CLASS else {}))
+        identity = options_from(settings).default_identity
+        done = await interactive_login(factory, number, ASK or _hidden_prompt, identity=identity)
+        two_fa = done.two_fa if save_two_fa else None
+        async with open_runtime(settings, telegram_client_class=CLIENT_CLASS) as runtime:
+            return await runtime.factory.add_session(number, done.string, role=Role.KEEPER, two_fa=two_fa,
+                                                     actor=CLI_ACTOR)  # fmt: skip
+
+    info = run_async(work())
+    if as_json:
+        print_json(info)
+        return
+    print(f"logged in: {info.session_id} is now the keeper of {phone}", file=sys.stdout)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from tgsessions.cli import commands_admin, commands_serve, commands_sessions
+from tgsessions.cli import commands_admin, commands_onboarding, commands_serve, commands_sessions
 from tgsessions.cli.commands_accounts import accounts_app
 from tgsessions.cli.commands_keys import keys_app
+from tgsessions.cli.commands_migration import export, import_app
 
 app = typer.Typer(
     name="tgsessions",
@@ -24,7 +25,10 @@ app.command()(commands_sessions.status)
 app.command()(commands_sessions.cleanup)
 app.command()(commands_sessions.check)
 app.add_typer(commands_admin.config_app, name="config")
+app.add_typer(import_app, name="import")
+app.command()(export)
 app.command()(commands_admin.demo)
+app.command()(commands_onboarding.login)
 
 
 def run() -> None:
