@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
 from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
@@ -34,8 +37,7 @@ from tgsessions.service.factory import SessionFactory
 from tgsessions.service.options import FactoryOptions
 
 
-async def build(directory: Path, latency: float) -> tuple[SessionFactory, SimulatedTelegram, SqlDatabase]:
-    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+async def build(url: str, latency: float) -> tuple[SessionFactory, SimulatedTelegram, SqlDatabase]:
     await migrate.upgrade(url)
     clock = SystemClock()
     cipher = AesGcmCipher(KeyRing.generate())
@@ -111,9 +113,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per simulated Telegram call")
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each throughput measurement")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TGS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+        help="also measure the batch on PostgreSQL (a throw-away database is created there); empty to skip",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        factory, world, db = await build(Path(tmp), args.latency)
+        factory, world, db = await build(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", args.latency)
         try:
             print(f"validations_for_200_concurrent_fetches: {await concurrent_single_phone(factory, world)}")
             print(f"batch50_latency_multiple: {await batch_of_50(factory, world, args.latency):.2f}")
@@ -125,6 +132,28 @@ async def main() -> None:
         finally:
             await factory.aclose()
             await db.aclose()
+    if args.postgres_url:
+        print(f"batch50_latency_multiple_postgresql: {await batch_on_postgresql(args.postgres_url, args.latency):.2f}")
+
+
+async def batch_on_postgresql(admin_url: str, latency: float) -> float:
+    """The same batch of 50 cold phones on a throw-away PostgreSQL database (several connections, no single writer)."""
+    name = f"tgs_bench_{secrets.token_hex(4)}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        factory, world, db = await build(url, latency)
+        try:
+            return await batch_of_50(factory, world, latency)
+        finally:
+            await factory.aclose()
+            await db.aclose()
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 if __name__ == "__main__":

@@ -48,6 +48,16 @@ _ACCOUNT_AND_PRIMARY = (
 )
 
 
+_ACCOUNT_BY_PHONE = select(accounts).where(accounts.c.phone == bindparam("phone"))
+_ALL_SESSIONS = (
+    select(sessions)
+    .where(sessions.c.account_id == bindparam("account_id"))
+    .order_by(sessions.c.role_since.desc(), sessions.c.id.desc())
+)
+_LIVE_SESSIONS = _ALL_SESSIONS.where(sessions.c.role != Role.RETIRED.value)
+_SAVE_SESSION = update(sessions).where(sessions.c.id == bindparam("b_row_id"))  # SET from the parameters' keys
+
+
 class SqlAccountRepository:
     """Every method runs in the unit of work's transaction; nothing is visible to others before its commit.
 
@@ -60,7 +70,7 @@ class SqlAccountRepository:
         self._cipher = cipher
 
     async def get_account(self, phone: str) -> Account | None:
-        row = (await self._conn.execute(select(accounts).where(accounts.c.phone == phone))).mappings().first()
+        row = (await self._conn.execute(_ACCOUNT_BY_PHONE, {"phone": phone})).mappings().first()
         return mapping.account_from_row(row, self._cipher) if row is not None else None
 
     async def account_and_primary(self, phone: str) -> tuple[Account, Session | None] | None:
@@ -111,14 +121,8 @@ class SqlAccountRepository:
         return int((await self._conn.execute(select(func.count()).select_from(accounts))).scalar_one())
 
     async def sessions(self, account_id: int, *, include_retired: bool = False) -> list[Session]:
-        statement = (
-            select(sessions)
-            .where(sessions.c.account_id == account_id)
-            .order_by(sessions.c.role_since.desc(), sessions.c.id.desc())
-        )
-        if not include_retired:
-            statement = statement.where(sessions.c.role != Role.RETIRED.value)
-        rows = (await self._conn.execute(statement)).mappings().all()
+        statement = _ALL_SESSIONS if include_retired else _LIVE_SESSIONS
+        rows = (await self._conn.execute(statement, {"account_id": account_id})).mappings().all()
         return [mapping.session_from_row(row, self._cipher) for row in rows]
 
     async def find_session(self, session_id: str) -> Session | None:
@@ -146,7 +150,7 @@ class SqlAccountRepository:
         if session.id is None:
             raise ValueError("save_session needs a stored session (id is None)")
         values = mapping.session_values(session, self._cipher)
-        result = await self._conn.execute(update(sessions).where(sessions.c.id == session.id).values(values))
+        result = await self._conn.execute(_SAVE_SESSION, {**values, "b_row_id": session.id})
         if result.rowcount != 1:
             raise ConcurrentModification(f"session {session.session_id} is no longer stored")
         if session.role is Role.RETIRED:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tgsessions.adapters.sql.api_key_repository import SqlApiKeyRepository
@@ -15,6 +15,16 @@ from tgsessions.adapters.sql.run_repository import SqlRunRepository
 from tgsessions.adapters.sql.tables import leases
 from tgsessions.domain.errors import ConcurrentModification
 from tgsessions.domain.ports import AccountRepository, ApiKeyRepository, Cipher, Clock, Lease, RunRepository
+
+_STILL_HELD = (
+    leases.c.name == bindparam("b_name"),
+    leases.c.holder == bindparam("b_holder"),
+    leases.c.token == bindparam("b_token"),
+    leases.c.expires_at > bindparam("b_now"),
+)
+# Built once: one of these ends every write under a phone lock.
+_FENCE = update(leases).where(*_STILL_HELD).values(expires_at=leases.c.expires_at)
+_FENCE_AND_RELEASE = update(leases).where(*_STILL_HELD).values(expires_at=bindparam("b_now"))
 
 
 class SqlUnitOfWork:
@@ -91,17 +101,8 @@ class SqlUnitOfWork:
             await self._conn.rollback()
 
     async def _check_fence(self, conn: AsyncConnection, fence: Lease) -> None:
-        now = self._clock.now()
-        statement = (
-            update(leases)
-            .where(
-                leases.c.name == fence.name,
-                leases.c.holder == fence.holder,
-                leases.c.token == fence.token,
-                leases.c.expires_at > now,
-            )
-            .values(expires_at=now if self._release else leases.c.expires_at)
-        )
-        if (await conn.execute(statement)).rowcount != 1:
+        statement = _FENCE_AND_RELEASE if self._release else _FENCE
+        params = {"b_name": fence.name, "b_holder": fence.holder, "b_token": fence.token, "b_now": self._clock.now()}
+        if (await conn.execute(statement, params)).rowcount != 1:
             await conn.rollback()
             raise ConcurrentModification(f"lease on {fence.name} was lost")
