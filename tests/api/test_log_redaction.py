@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
-
-import pytest
-import structlog
 
 from tests.api.conftest import PHONE, Api
-from tgsessions.adapters.logs import configure_logging
 
 OTHER = "447700900123"
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging(fmt="json", level="DEBUG", stream=stream)
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    structlog.reset_defaults()
 
 
 async def test_failure_workload_logs_no_secret(api: Api, log_stream: io.StringIO) -> None:

@@ -4,26 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
-
-import pytest
-import structlog
 
 from tests.api.conftest import PHONE, Api
-from tgsessions.adapters.logs import configure_logging
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging(fmt="json", level="INFO", stream=stream)
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    structlog.reset_defaults()
 
 
 async def test_request_ids_are_echoed_made_up_and_logged(api: Api, log_stream: io.StringIO) -> None:
