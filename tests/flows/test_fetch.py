@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -277,3 +278,12 @@ async def test_mint_timeout_cancels_each_attempt_and_each_counts_against_the_bud
     page = await factory.history(PHONE, limit=500)
     assert [e.action for e in page.events].count(Action.LOGIN_ATTEMPT) == 3
     assert (await factory.session_status(PHONE)).login_attempts_left == 2
+
+
+async def test_an_unknown_phone_leaves_no_lease_behind(factory: SessionFactory) -> None:
+    for _ in range(2):
+        with pytest.raises(UnknownPhone):
+            await factory.fetch_one("79990000000")
+    # the name is free and was never kept: a new claim starts at token 1
+    lease = await factory._core.db.leases.try_acquire("phone:79990000000", "probe", timedelta(seconds=5))
+    assert lease is not None and lease.token == 1

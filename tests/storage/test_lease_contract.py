@@ -9,6 +9,7 @@ import pytest
 from tests.storage.builders import account
 from tgsessions.domain.errors import ConcurrentModification
 from tgsessions.domain.model import Action, Event
+from tgsessions.domain.ports import Lease
 
 TTL = timedelta(seconds=30)
 
@@ -107,3 +108,14 @@ async def test_fenced_commit_after_release_fails(database, clock):
     await database.leases.release(lease)
     with pytest.raises(ConcurrentModification):
         await _add_account_fenced(database, clock, "80", lease)
+
+
+async def test_forget_deletes_only_a_lease_that_is_still_ours(database, clock):
+    leases = database.leases
+    held = await leases.try_acquire("phone:79990000000", "a", TTL)
+    assert held is not None
+    await leases.forget(Lease(held.name, "someone-else", held.token, held.expires_at))  # not ours: kept
+    assert await leases.try_acquire("phone:79990000000", "b", TTL) is None
+    await leases.forget(held)
+    again = await leases.try_acquire("phone:79990000000", "b", TTL)
+    assert again is not None and again.token == 1  # the row was gone: a fresh start

@@ -88,6 +88,11 @@ class LeaseStore(Protocol):
         """Give the lease up if it is still ours; a lost lease is ignored."""
         ...
 
+    async def forget(self, lease: Lease) -> None:
+        """Delete the lease's row if it is still ours (for names that turned out to guard nothing, such as an
+        unknown phone), so such rows do not pile up. A later claim starts again at token 1."""
+        ...
+
 
 class AccountRepository(Protocol):
     """Accounts, their sessions and their audit events, inside one unit of work."""

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tgsessions.domain.errors import InvalidInput
+from tgsessions.domain.errors import InvalidInput, UnknownPhone
 from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Session
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, TelegramGateway, VerdictCache
@@ -93,7 +93,12 @@ class FactoryCore:
         """Hold the phone, load its account, and write what the block collected (also when it raises a
         domain error, so retirements and verdicts are kept). If that write fails, the block's result is lost."""
         async with self.locks.hold(phone) as hold:
-            work = await AccountWork.load(self.db, phone, actor)
+            try:
+                work = await AccountWork.load(self.db, phone, actor)
+            except UnknownPhone:
+                await self.db.leases.forget(hold.lease)  # no row left behind for a phone that is not stored
+                hold.released = True
+                raise
             try:
                 yield work, hold.lease
             except Exception:

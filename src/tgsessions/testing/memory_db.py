@@ -305,6 +305,11 @@ class InMemoryLeaseStore:
         leases[name] = lease
         return lease
 
+    async def forget(self, lease: Lease) -> None:
+        current = self._database.store.leases.get(lease.name)
+        if current is not None and (current.holder, current.token) == (lease.holder, lease.token):
+            del self._database.store.leases[lease.name]
+
     async def release(self, lease: Lease) -> None:
         if self._database.holds(lease):
             self._database.store.leases[lease.name] = replace(lease, expires_at=self._database.clock.now())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, or_, update
+from sqlalchemy import and_, bindparam, case, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -57,6 +57,11 @@ class SqlLeaseStore:
             )
             .values(expires_at=bindparam("b_now"))
         )
+        self._forget = delete(leases).where(
+            leases.c.name == bindparam("b_name"),
+            leases.c.holder == bindparam("b_holder"),
+            leases.c.token == bindparam("b_token"),
+        )
 
     async def try_acquire(self, name: str, holder: str, ttl: timedelta) -> Lease | None:
         """Claim ``name`` if it is free, expired or already ours; None while someone else holds it."""
@@ -68,6 +73,11 @@ class SqlLeaseStore:
         if token is None:
             return None
         return Lease(name=name, holder=holder, token=int(token), expires_at=expires_at)
+
+    async def forget(self, lease: Lease) -> None:
+        params = {"b_name": lease.name, "b_holder": lease.holder, "b_token": lease.token}
+        async with translated(), self._engine.begin() as conn:
+            await conn.execute(self._forget, params)
 
     async def release(self, lease: Lease) -> None:
         """Expire the lease now if it is still ours (same holder and token); a lost lease is ignored. The row stays,
