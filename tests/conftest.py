@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from tgsessions.testing.clock import FakeClock
 
@@ -36,3 +40,18 @@ def postgres_url() -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return os.environ.get("TGS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """Every log record of the test, through the production pipeline (JSON, redacted), into a string."""
+    from tgsessions.adapters.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    configure_logging(fmt="json", level="DEBUG", stream=stream)
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    structlog.reset_defaults()

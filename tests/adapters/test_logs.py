@@ -6,14 +6,12 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterator
 
-import pytest
 import structlog
 from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
-from tgsessions.adapters.logs import MASK, configure_logging, redact_text
+from tgsessions.adapters.logs import MASK, redact_text
 
 API_KEY = "tgs_0123456789ab_" + "A" * 43
 
@@ -25,23 +23,11 @@ def a_session_string() -> str:
     return session.save()
 
 
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging(fmt="json", level="DEBUG", stream=stream)
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    structlog.reset_defaults()
-
-
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def test_every_source_is_redacted_and_rendered_as_json(captured: io.StringIO) -> None:
+def test_every_source_is_redacted_and_rendered_as_json(log_stream: io.StringIO) -> None:
     string = a_session_string()
     structlog.contextvars.bind_contextvars(request_id="req-42")
     try:
@@ -58,10 +44,10 @@ def test_every_source_is_redacted_and_rendered_as_json(captured: io.StringIO) ->
         )
     finally:
         structlog.contextvars.clear_contextvars()
-    text = captured.getvalue()
+    text = log_stream.getvalue()
     assert string not in text and string[:40] not in text
     assert API_KEY not in text and "pw1" not in text
-    records = lines(captured)
+    records = lines(log_stream)
     assert len(records) == 6
     assert {r["logger"] for r in records} >= {"tgsessions.factory", "telethon.network", "uvicorn.access"}
     assert all(r["request_id"] == "req-42" for r in records)

@@ -4,9 +4,7 @@ a memory verdict cache, real key management and rate limiting; driven through ht
 from __future__ import annotations
 
 import contextlib
-import io
-import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import TracebackType
@@ -14,12 +12,10 @@ from typing import Any, Self
 
 import httpx
 import pytest
-import structlog
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
-from tgsessions.adapters.logs import configure_logging
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
 from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
@@ -230,16 +226,3 @@ class AuditFailingDatabase:
 
     def unit_of_work(self, *, fence: Any = None, release: bool = False) -> Any:
         return _FailingUnitOfWork(self._inner.unit_of_work(fence=fence, release=release), self)
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    """Every log record of the test, through the production pipeline (JSON, redacted), into a string."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    configure_logging(fmt="json", level="DEBUG", stream=stream)
-    yield stream
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    structlog.reset_defaults()
