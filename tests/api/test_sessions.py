@@ -45,7 +45,9 @@ async def test_add_account_returns_metadata_without_strings(api: Api) -> None:
 async def test_add_account_errors(api: Api) -> None:
     await api.seed()
     exists = await api.client.post(
-        "/archived-clients", json={"mobile": PHONE, "session": "1AbCdEf"}, headers=api.auth()
+        "/archived-clients",
+        json={"mobile": PHONE, "session": api.world.create_session(PHONE).reveal()},
+        headers=api.auth(),
     )
     assert exists.status_code == 409
     assert exists.json() == {"error": "account_exists", "message": exists.json()["message"], "mobile": PHONE}
@@ -112,8 +114,13 @@ async def test_update_rejects_dead_or_foreign_sessions_with_422(api: Api) -> Non
         assert response.status_code == 422
         assert response.json()["error"] == "session_rejected"
         assert string.reveal() not in response.text
-    unknown = await api.client.put(f"/archived-clients/{OTHER}/session", json={"newSession": "x"}, headers=api.auth())
+    unknown = await api.client.put(
+        "/archived-clients/79990000000/session", json={"newSession": foreign.reveal()}, headers=api.auth()
+    )
     assert unknown.status_code == 404
+    junk = await api.client.put(f"/archived-clients/{PHONE}/session", json={"newSession": "x"}, headers=api.auth())
+    assert junk.status_code == 422 and junk.json()["error"] == "unknown_session_format"
+    assert "telethon, gramjs, pyrogram" in junk.json()["message"]
 
 
 async def test_cleanup_default_and_limit(api: Api) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from telethon.sessions import SQLiteSession, StringSession
 
 from tests.cli.conftest import Invoke, error_lines
-from tgsessions.adapters.telegram.session_formats import PYROGRAM_V2
+from tgsessions.domain.session_codec import PYROGRAM_V2
 
 PHONE = "79160000042"
 
@@ -59,7 +59,14 @@ def test_import_refuses_bad_input_in_one_line(
     (tmp_path / "junk.txt").write_text("definitely not a session")
     result = invoke("accounts", "import", PHONE, str(tmp_path / "junk.txt"))
     assert result.exit_code == 1 and len(error_lines(result)) == 1
-    assert "not a Telethon or Pyrogram session string" in result.stderr
+    assert "not a session string" in result.stderr
+    junk = "1" + "QUJD" * 88
+    (tmp_path / "junk.txt").write_text(junk)
+    result = invoke("accounts", "import", PHONE, str(tmp_path / "junk.txt"))
+    assert result.exit_code == 1 and len(error_lines(result)) == 1 and junk not in result.stderr
+    assert "fits no session layout (tried: telethon, gramjs, pyrogram)" in result.stderr
+    result = invoke("accounts", "import", PHONE, str(tmp_path / "junk.txt"), "--format", "nonsense")
+    assert result.exit_code == 1 and "--format must be one of" in result.stderr
     result = invoke("accounts", "import", "447700900123", "-", input=f"{string}\n")
     assert result.exit_code == 1 and "another phone" in result.stderr and string not in result.stderr
     result = invoke("accounts", "import", PHONE, "-", "--as", "owner", input=f"{string}\n")

@@ -11,6 +11,7 @@ from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.errors import InvalidInput, SessionRejected, UnknownPhone
 from tgsessions.domain.model import Role
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.session_strings import session_id_of
 
 
 async def test_a_keeper_for_an_unknown_phone_creates_the_account_then_fetch_mints(
@@ -32,10 +33,10 @@ async def test_a_new_keeper_replaces_the_old_one_which_becomes_a_backup(
     fresh = world.create_session(PHONE)
     await factory.add_session(PHONE, fresh, role=Role.KEEPER)
     status = await factory.session_status(PHONE)
-    assert status.keeper is not None and status.keeper.session_id == factory._core.cipher.fingerprint(fresh.reveal())
+    assert status.keeper is not None and status.keeper.session_id == session_id_of(factory._core.cipher, fresh)
     backups = await factory.list_backups(PHONE)
     assert seeded.keeper is not None
-    assert backups[0].session_id == factory._core.cipher.fingerprint(seeded.keeper.reveal())
+    assert backups[0].session_id == session_id_of(factory._core.cipher, seeded.keeper)
 
 
 async def test_a_backup_is_added_as_the_newest(factory: SessionFactory, world: SimulatedTelegram) -> None:

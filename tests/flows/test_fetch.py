@@ -22,6 +22,7 @@ from tgsessions.domain.errors import (
 )
 from tgsessions.domain.model import Action
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.session_strings import session_id_of
 from tgsessions.testing.clock import FakeClock
 
 
@@ -257,7 +258,7 @@ async def _sid(factory: SessionFactory, secret: object) -> str:
     from tgsessions.domain.secret import Secret
 
     assert isinstance(secret, Secret)
-    return factory._core.cipher.fingerprint(secret.reveal())
+    return session_id_of(factory._core.cipher, secret)
 
 
 async def test_mint_timeout_cancels_each_attempt_and_each_counts_against_the_budget(

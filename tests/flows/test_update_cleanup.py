@@ -11,12 +11,13 @@ from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.errors import AccountExists, InvalidInput, SessionRejected, TelegramUnavailable, UnknownPhone
 from tgsessions.domain.secret import Secret
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.session_strings import session_id_of
 
 OTHER = "447700900123"
 
 
 def sid(factory: SessionFactory, secret: Secret) -> str:
-    return factory._core.cipher.fingerprint(secret.reveal())
+    return session_id_of(factory._core.cipher, secret)
 
 
 async def test_update_makes_the_new_string_primary_and_the_old_one_the_newest_backup(
@@ -56,8 +57,10 @@ async def test_update_rejects_dead_and_foreign_strings_without_changing_anything
         await factory.update_session(PHONE, seeded.keeper)
     with pytest.raises(InvalidInput, match="empty"):
         await factory.update_session(PHONE, "   ")
-    with pytest.raises(InvalidInput, match="whitespace"):
+    with pytest.raises(InvalidInput, match="not a session string"):
         await factory.update_session(PHONE, "abc def")
+    with pytest.raises(InvalidInput, match=r"fits no session layout \(tried: telethon, gramjs, pyrogram\)"):
+        await factory.update_session(PHONE, "1" + "A" * 350)
     with pytest.raises(UnknownPhone):
         await factory.update_session("79990000000", foreign)
     assert (await factory.fetch_one(PHONE)).session == seeded.primary

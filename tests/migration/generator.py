@@ -8,7 +8,6 @@ session text (which must be dropped), and a few bad records.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -16,6 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from telethon.crypto import AuthKey
+from telethon.sessions import StringSession
+
+from tgsessions.domain.session_codec import PRODUCTION_DCS as DC_ADDRESSES
 
 BASE = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 MAX_BACKUPS = 10
@@ -27,9 +31,14 @@ def phone(i: int) -> str:
 
 
 def session(i: int, k: int) -> str:
-    """A Telethon-like string session (352 characters, unique per (i, k))."""
-    seed = hashlib.sha256(f"{i}:{k}".encode()).digest() * 9
-    return "1" + base64.urlsafe_b64encode(seed).decode()[:351]
+    """A Telethon ``StringSession`` text made by Telethon itself, unique per (i, k): the auth key is a function of
+    (i, k), the data centre of i."""
+    key = hashlib.sha256(f"{i}:{k}".encode()).digest() * 8
+    made = StringSession()
+    dc = i % 5 + 1
+    made.set_dc(dc, DC_ADDRESSES[dc], 443)
+    made.auth_key = AuthKey(key)
+    return str(made.save())
 
 
 def password(i: int) -> str:

@@ -15,6 +15,7 @@ from tgsessions.adapters.sql.tables import accounts, events, sessions
 from tgsessions.domain.model import Action, Origin, Role
 from tgsessions.domain.ports import Cipher
 from tgsessions.service.import_report import ImportReport
+from tgsessions.service.session_strings import session_id_of
 from tgsessions.testing.clock import FakeClock
 
 SAMPLE = sorted({0, 1, 2, 3, 4, 5, 6, 7, 33, 63, 97, 873, 4999, 9991, 9999, *range(100, 10_000, 731)})
@@ -70,7 +71,7 @@ async def check_account(db: SqlDatabase, cipher: Cipher, clock: FakeClock, i: in
     assert strings.get(Role.BACKUP, []) == backups  # newest first, deduplicated, at most 10
     for session in stored:
         assert session.origin is Origin.IMPORTED and session.string is not None
-        assert session.session_id == cipher.fingerprint(session.string.reveal())
+        assert session.session_id == session_id_of(cipher, session.string)
     assert account.created_at == g.created_at(i)
     assert account.last_updated == g.last_updated(i)
     assert account.last_cleanup == g.last_cleanup(i)

@@ -14,8 +14,10 @@ from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGate
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.model import Action, Role
 from tgsessions.domain.ports import Cipher, Database
+from tgsessions.domain.secret import Secret
 from tgsessions.service.exporting import export_accounts
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.session_strings import session_id_of
 from tgsessions.testing.clock import FakeClock
 from tgsessions.testing.memory_db import InMemoryDatabase
 
@@ -100,7 +102,7 @@ async def test_a_stored_account_only_gains_what_it_lacks(
     world = SimulatedTelegram(clock)
     factory = SessionFactory(db=database, gateway=SimulatedTelegramGateway(world), cache=MemoryVerdictCache(clock),
                              cipher=cipher, clock=clock)  # fmt: skip
-    await factory.add_account(g.phone(1), primary="1own-primary", backups=["1own-backup", g.session(1, 2)])
+    await factory.add_account(g.phone(1), primary=g.session(1, 90), backups=[g.session(1, 91), g.session(1, 2)])
     clock.advance(60)
     path = tmp_path / "one.json"
     with ExtendedJsonWriter(path) as out:
@@ -110,9 +112,9 @@ async def test_a_stored_account_only_gains_what_it_lacks(
     assert (report.accounts_updated, report.sessions_added, report.events_imported) == (1, 2, 1)
     got = (await snapshot(database))[g.phone(1)]
     assert got["sessions"] == [  # type: ignore[index]
-        (Role.PRIMARY, "1own-primary"),  # the stored primary stays
+        (Role.PRIMARY, g.session(1, 90)),  # the stored primary stays
         (Role.BACKUP, g.session(1, 0)),  # the record's primary is the newest backup
-        (Role.BACKUP, "1own-backup"),
+        (Role.BACKUP, g.session(1, 91)),
         (Role.BACKUP, g.session(1, 2)),
         (Role.BACKUP, g.session(1, 1)),
     ]
@@ -174,6 +176,6 @@ async def test_an_export_without_secrets_holds_session_ids_and_is_refused_by_imp
     text = path.read_text() + users.read_text()
     assert g.session(0, 0) not in text and g.password(0) not in text
     first = next(r.document for r in ExtendedJsonReader(path).records())
-    assert first is not None and first["session"] == cipher.fingerprint(g.session(0, 0))
+    assert first is not None and first["session"] == session_id_of(cipher, Secret(g.session(0, 0)))
     report = await run_import(InMemoryDatabase(clock), cipher, clock, path, users)
     assert report.accounts_created == 0 and {r.reason.split(":")[0] for r in report.rejected} == {"no session"}

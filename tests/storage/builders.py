@@ -7,6 +7,7 @@ from datetime import datetime
 from tgsessions.domain.model import Account, ClientIdentity, Origin, Proxy, Role, Session
 from tgsessions.domain.ports import Cipher
 from tgsessions.domain.secret import Secret
+from tgsessions.service.session_strings import session_id_of
 
 IDENTITY = ClientIdentity(
     api_id=12345,
@@ -43,7 +44,7 @@ def session(
 ) -> Session:
     string = session_string(tag)
     return Session(
-        session_id=cipher.fingerprint(string),
+        session_id=session_id_of(cipher, Secret(string)),
         account_id=account_id,
         role=role,
         origin=origin,

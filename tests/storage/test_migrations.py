@@ -67,7 +67,7 @@ async def test_stairway_up_down_up(empty_url):
 
     await upgrade(empty_url)
     assert await table_names(empty_url) >= TABLES
-    assert await current_revision(empty_url) == head_revision() == "0003"
+    assert await current_revision(empty_url) == head_revision() == "0004"
     assert await is_current(empty_url)
 
     await downgrade(empty_url, "base")
@@ -78,7 +78,7 @@ async def test_stairway_up_down_up(empty_url):
     assert await table_names(empty_url) >= TABLES
     assert await is_current(empty_url)
     await upgrade(empty_url)  # idempotent at head
-    assert await current_revision(empty_url) == "0003"
+    assert await current_revision(empty_url) == "0004"
 
 
 async def test_stairway_one_revision_at_a_time(empty_url):

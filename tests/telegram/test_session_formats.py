@@ -1,4 +1,5 @@
-"""Importing sessions: Telethon strings, Telethon .session files and Pyrogram strings become Telethon strings."""
+"""Importing sessions: Telethon strings, Telethon .session files and Pyrogram strings become canonical Telethon
+strings (the codec, through the same calls as ``accounts import``)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,21 @@ import pytest
 from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession, StringSession
 
-from tgsessions.adapters.telegram.session_formats import (
-    PRODUCTION_DCS,
-    PYROGRAM_V1,
-    PYROGRAM_V2,
-    TEST_DCS,
-    SessionFormat,
-    convert,
-)
+from tgsessions.adapters.telegram.session_files import read_telethon_file
 from tgsessions.domain.errors import InvalidInput
+from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import PRODUCTION_DCS, PYROGRAM_V1, PYROGRAM_V2, TEST_DCS, SessionFormat
+from tgsessions.service.session_strings import from_data, read_session
+
+AUTO = None
+
+
+def convert(source: str, fmt: SessionFormat | None) -> Secret:
+    """What ``accounts import`` does with SOURCE: a .session file by path, else the text."""
+    if fmt is SessionFormat.TELETHON_FILE or (fmt is None and source.endswith(".session")):
+        return from_data(read_telethon_file(Path(source)), SessionFormat.TELETHON_FILE, field="file").string
+    return read_session(source, field="session", fmt=fmt).string
+
 
 KEY = os.urandom(256)
 
@@ -37,7 +44,7 @@ def test_a_telethon_string_is_kept_as_it_is() -> None:
     original.set_dc(4, "149.154.167.91", 443)
     original.auth_key = AuthKey(KEY)
     text = original.save()
-    for fmt in (SessionFormat.AUTO, SessionFormat.TELETHON):
+    for fmt in (AUTO, SessionFormat.TELETHON):
         assert convert(f"  {text}\n", fmt).reveal() == text
 
 
@@ -48,7 +55,7 @@ def test_a_telethon_session_file_becomes_a_string(tmp_path: Path) -> None:
     file.save()
     file.close()
     path = tmp_path / "account.session"
-    for fmt in (SessionFormat.AUTO, SessionFormat.TELETHON_FILE):
+    for fmt in (AUTO, SessionFormat.TELETHON_FILE):
         session = decoded(convert(str(path), fmt).reveal())
         assert session.auth_key is not None and session.auth_key.key == KEY
         assert (session.dc_id, session.server_address, session.port) == (2, "149.154.167.51", 443)
@@ -66,7 +73,7 @@ def test_a_pyrogram_string_becomes_a_telethon_string(
     layout: str, fields: tuple[object, ...], dc: int, address: str
 ) -> None:
     text = pyrogram(layout, *fields)
-    for fmt in (SessionFormat.AUTO, SessionFormat.PYROGRAM):
+    for fmt in (AUTO, SessionFormat.PYROGRAM):
         session = decoded(convert(text, fmt).reveal())
         assert session.auth_key is not None and session.auth_key.key == KEY
         assert (session.dc_id, session.server_address, session.port) == (dc, address, 443)
@@ -80,15 +87,16 @@ def test_bad_input_is_refused_without_echoing_it(tmp_path: Path) -> None:
     empty = SQLiteSession(str(tmp_path / "empty"))
     empty.save()
     empty.close()
-    cases = [
-        (secretish, SessionFormat.AUTO, "not a Telethon or Pyrogram"),
-        (secretish, SessionFormat.TELETHON, "not a Telethon session string"),
-        ("abc", SessionFormat.PYROGRAM, "not a Pyrogram session string"),
-        (bot, SessionFormat.PYROGRAM, "bot session"),
-        (str(tmp_path / "missing.session"), SessionFormat.AUTO, "no such session file"),
+    cases_ = [
+        (secretish, AUTO, "not a session string"),
+        ("1" + "A" * 351, AUTO, r"fits no session layout \(tried: telethon, gramjs, pyrogram\)"),
+        ("abc", SessionFormat.PYROGRAM, r"fits no session layout \(tried: pyrogram\)"),
+        (bot, SessionFormat.PYROGRAM, "fits no session layout"),  # a bot's session is no account's
+        (str(tmp_path / "missing.session"), AUTO, "no such session file"),
         (str(not_sqlite), SessionFormat.TELETHON_FILE, "not a Telethon session file"),
         (str(tmp_path / "empty.session"), SessionFormat.TELETHON_FILE, "no logged-in session"),
     ]
+    cases: list[tuple[str, SessionFormat | None, str]] = cases_
     for source, fmt, why in cases:
         with pytest.raises(InvalidInput, match=why) as caught:
             convert(source, fmt)

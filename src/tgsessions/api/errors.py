@@ -25,6 +25,7 @@ from tgsessions.domain.errors import (
     ConcurrentModification,
     ConfigurationError,
     Forbidden,
+    FormatUnavailable,
     InvalidInput,
     LoginBudgetSpent,
     MaintenanceRunning,
@@ -40,6 +41,7 @@ from tgsessions.domain.errors import (
     TwoFactorInvalid,
     Unauthenticated,
     UnknownPhone,
+    UnknownSessionFormat,
 )
 
 log = logging.getLogger("tgsessions.api")
@@ -48,6 +50,8 @@ log = logging.getLogger("tgsessions.api")
 STATUS_BY_ERROR: Final[Mapping[type[TgSessionsError], int]] = {
     InvalidInput: 400,
     SessionRejected: 422,
+    UnknownSessionFormat: 422,
+    FormatUnavailable: 409,
     Unauthenticated: 401,
     Forbidden: 403,
     UnknownPhone: 404,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from tgsessions.api.errors import retry_after_seconds
 from tgsessions.api.schemas.maintenance import RunOut
-from tgsessions.api.schemas.sessions import BatchError, BatchItemOut, CleanupOut, FetchOut, SessionMeta
+from tgsessions.api.schemas.sessions import (
+    BatchError,
+    BatchItemOut,
+    CleanupOut,
+    FetchOut,
+    SessionFormatName,
+    SessionMeta,
+)
 from tgsessions.api.schemas.status import (
     BreakerState,
     CacheStatsOut,
@@ -14,16 +21,20 @@ from tgsessions.api.schemas.status import (
     KeeperState,
     StatusOut,
 )
+from tgsessions.domain.errors import FormatUnavailable
 from tgsessions.domain.model import Event
 from tgsessions.domain.ports import CacheStats
 from tgsessions.domain.runs import MaintenanceRun
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.results import BatchItem, CleanupReport, FetchResult, HistoryPage, SessionInfo, StatusReport
 
 
-def fetch_out(result: FetchResult) -> FetchOut:
+def fetch_out(result: FetchResult, fmt: SessionFormatName = SessionFormatName.TELETHON) -> FetchOut:
+    """FormatUnavailable when the session cannot be written in ``fmt`` (Pyrogram without a user id)."""
     return FetchOut(
         mobile=result.phone,
-        session=result.session.reveal(),
+        session=result.rendered(SessionFormat(fmt.value)).reveal(),
+        format=fmt,
         session_id=result.session_id,
         role=result.role,
         how=result.how,
@@ -34,9 +45,12 @@ def fetch_out(result: FetchResult) -> FetchOut:
     )
 
 
-def batch_item_out(item: BatchItem) -> BatchItemOut:
+def batch_item_out(item: BatchItem, fmt: SessionFormatName = SessionFormatName.TELETHON) -> BatchItemOut:
     if item.result is not None:
-        return BatchItemOut(**fetch_out(item.result).model_dump())
+        try:
+            return BatchItemOut(**fetch_out(item.result, fmt).model_dump())
+        except FormatUnavailable as exc:
+            return BatchItemOut(mobile=item.phone, error=BatchError(error=exc.code, message=exc.message))
     retry = retry_after_seconds(item.retry_after) if item.retry_after is not None else None
     error = BatchError(error=item.error_code or "error", message=item.error or "failed", retry_after=retry)
     return BatchItemOut(mobile=item.phone, error=error)

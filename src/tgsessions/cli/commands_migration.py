@@ -25,10 +25,13 @@ from tgsessions.cli.output import info, jsonable, pairs, print_json, stderr, std
 from tgsessions.cli.reports import JsonOption
 from tgsessions.config import Settings
 from tgsessions.domain.clock import SystemClock
+from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.ports import Cipher, Database, TelegramGateway
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.exporting import ExportReport, export_accounts
 from tgsessions.service.import_report import ImportReport
 from tgsessions.service.importing import Importer, ImportOptions
+from tgsessions.service.session_strings import session_format as session_format_named
 
 import_app = typer.Typer(help="Bring accounts in from the replaced service.", no_args_is_help=True)
 
@@ -152,6 +155,14 @@ def export(
     include_secrets: Annotated[
         bool, typer.Option("--include-secrets", help="Write session strings and 2FA passwords (audited).")
     ] = False,
+    session_format: Annotated[
+        str,
+        typer.Option(
+            "--session-format",
+            help="Layout of the written strings: original (each as it arrived; minted ones as GramJS), telethon, "
+            "gramjs or pyrogram.",
+        ),
+    ] = "original",
     json_array: Annotated[bool, typer.Option("--json-array", help="One JSON array, like mongoexport --jsonArray.")] = (
         False
     ),
@@ -163,6 +174,9 @@ def export(
     """
     with reported_errors():
         settings = load_settings()
+        fmt = None if session_format == "original" else session_format_named(session_format, field="--session-format")
+        if fmt is SessionFormat.TELETHON_FILE:
+            raise InvalidInput("--session-format must be original, telethon, gramjs or pyrogram", field="format")
 
     async def work() -> ExportReport:
         async with _storage(settings, validate=False) as (database, _cipher, _gateway), AsyncExitStack() as files:
@@ -177,6 +191,7 @@ def export(
                     write=out.write,
                     write_user=user_out.write if user_out else None,
                     include_secrets=include_secrets,
+                    session_format=fmt,
                     actor=CLI_ACTOR,
                     progress=lambda report: bar.update(task, completed=report.accounts),
                 )

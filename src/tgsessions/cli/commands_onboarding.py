@@ -1,5 +1,6 @@
-"""Bringing accounts in: ``tgsessions accounts import`` (an existing Telethon string, Telethon ``.session`` file or
-Pyrogram string) and ``tgsessions login`` (an interactive login that creates the account's keeper).
+"""Bringing accounts in: ``tgsessions accounts import`` (an existing Telethon, GramJS or Pyrogram string, or a Telethon
+``.session`` file; detected by structure, see domain/session_codec.py) and ``tgsessions login`` (an interactive
+login that creates the account's keeper).
 
 Every session is checked at Telegram before it is stored: it must be alive and belong to the phone. Strings are
 never taken from the command line itself (shell history, ``ps``): from a file, or from stdin with ``-``.
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from tgsessions.adapters.telegram.session_formats import SessionFormat, convert
+from tgsessions.adapters.telegram.session_files import read_telethon_file
 from tgsessions.bootstrap import open_runtime, options_from, telethon_config
 from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
@@ -24,32 +25,39 @@ from tgsessions.cli.secrets_input import STDIN, read_secret
 from tgsessions.domain.errors import ConfigurationError
 from tgsessions.domain.model import Role
 from tgsessions.domain.phone import normalise_phone
-from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.results import SessionInfo
+from tgsessions.service.session_strings import IncomingSession, from_data, read_session, session_format
 
 ROLES = {"keeper": Role.KEEPER, "backup": Role.BACKUP, "primary": Role.PRIMARY}
 
 
-def _read_source(source: str, fmt: SessionFormat) -> Secret:
+FORMAT_NAMES = ("auto", *(f.value for f in SessionFormat))
+
+
+def _read_source(source: str, fmt: SessionFormat | None) -> IncomingSession:
     if source == STDIN:
-        return convert(read_secret("session string", "SOURCE"), fmt)
+        return read_session(read_secret("session string", "SOURCE"), field="session", fmt=fmt)
     path = Path(source)
-    if fmt is SessionFormat.TELETHON_FILE or path.suffix == ".session":
-        return convert(str(path), SessionFormat.TELETHON_FILE)
+    if fmt is SessionFormat.TELETHON_FILE or (fmt is None and path.suffix == ".session"):
+        return from_data(read_telethon_file(path), SessionFormat.TELETHON_FILE, field="file")
     if not path.is_file():
         raise typer.BadParameter(f"no such file: {path.name} (give a file, or - for stdin)", param_hint="SOURCE")
-    return convert(path.read_text(encoding="utf-8").strip(), fmt)
+    return read_session(path.read_text(encoding="utf-8"), field="session", fmt=fmt)
 
 
 def import_session(
     phone: Annotated[str, typer.Argument(help="Phone number in international format.")],
     source: Annotated[
         str,
-        typer.Argument(help="A Telethon .session file, a file holding a Telethon or Pyrogram string, or - (stdin)."),
+        typer.Argument(
+            help="A Telethon .session file, a file holding a Telethon, GramJS or Pyrogram string, or - (stdin)."
+        ),
     ],
-    fmt: Annotated[SessionFormat, typer.Option("--format", help="What SOURCE holds; auto detects it.")] = (
-        SessionFormat.AUTO
-    ),
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="What SOURCE holds: auto (detected), telethon, gramjs, pyrogram, telethon-file."),
+    ] = "auto",
     role: Annotated[str, typer.Option("--as", help="keeper (default), backup or primary.")] = "keeper",
     two_fa_stdin: Annotated[
         bool, typer.Option("--two-fa-stdin", help="Also read the account's 2FA password from stdin.")
@@ -62,7 +70,7 @@ def import_session(
     if two_fa_stdin and ROLES[role] is Role.PRIMARY:
         raise typer.BadParameter("store the 2FA password with --as keeper or --as backup", param_hint="--two-fa-stdin")
     with reported_errors():
-        string = _read_source(source, fmt)
+        string = _read_source(source, session_format(fmt, field="--format"))
     two_fa = read_secret("2FA password", "--two-fa-stdin") if two_fa_stdin else None
 
     async def work() -> SessionInfo:

@@ -9,17 +9,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tgsessions.bootstrap import open_runtime
 from tgsessions.cli.context import CLI_ACTOR, load_settings
-from tgsessions.cli.errors import run_async
+from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import print_json, stderr
 from tgsessions.cli.reports import JsonOption, fetch_json, show_cleanup, show_maintenance, show_status
+from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.runs import MaintenanceRun
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.results import CleanupReport, FetchResult, StatusReport
+from tgsessions.service.session_repair import RepairReport
+from tgsessions.service.session_strings import session_format
 
 PhoneArgument = Annotated[str, typer.Argument(help="Phone number in international format.")]
 
 
-def fetch(phone: PhoneArgument, as_json: JsonOption = False) -> None:
+def fetch(
+    phone: PhoneArgument,
+    as_json: JsonOption = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="Layout of the printed string: telethon (default), gramjs or pyrogram.")
+    ] = "telethon",
+) -> None:
     """Print a session of PHONE that works right now (promoting or minting when needed). Audited as 'cli'."""
+    with reported_errors():
+        fmt = session_format(output_format, field="--format")
+        if fmt is None or fmt is SessionFormat.TELETHON_FILE:
+            raise InvalidInput("--format must be telethon, gramjs or pyrogram", field="format")
 
     async def work() -> FetchResult:
         async with open_runtime(load_settings()) as runtime:
@@ -28,10 +42,11 @@ def fetch(phone: PhoneArgument, as_json: JsonOption = False) -> None:
             return result
 
     result = run_async(work())
-    if as_json:
-        print_json(fetch_json(result))
-    else:
-        print(result.session.reveal(), flush=True)
+    with reported_errors():
+        if as_json:
+            print_json(fetch_json(result, fmt))
+        else:
+            print(result.rendered(fmt).reveal(), flush=True)
 
 
 def status(phone: PhoneArgument, as_json: JsonOption = False) -> None:
@@ -82,3 +97,20 @@ def check(as_json: JsonOption = False) -> None:
             return await runtime.factory.maintenance_run(run.id)
 
     show_maintenance(run_async(work()), as_json=as_json)
+
+
+def repair_sessions(as_json: JsonOption = False) -> None:
+    """Rewrite session strings stored by tgsessions 0.1 (verbatim, e.g. GramJS) in the canonical form, and release
+    sessions quarantined as malformed that read fine. Idempotent; nothing is ever wiped."""
+
+    async def work() -> RepairReport:
+        async with open_runtime(load_settings()) as runtime:
+            return await runtime.factory.repair_sessions(actor=CLI_ACTOR)
+
+    report = run_async(work())
+    if as_json:
+        print_json(report)
+        return
+    found = ", ".join(f"{n} {name}" for name, n in sorted(report.converted.items())) or "none"
+    print(f"accounts {report.accounts} · sessions checked {report.sessions_seen} · rewritten: {found} · "
+          f"released {report.released} · unreadable {report.unreadable} · duplicates {report.duplicates}")  # fmt: skip

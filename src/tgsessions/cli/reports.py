@@ -9,16 +9,18 @@ import typer
 from tgsessions.cli.errors import fail
 from tgsessions.cli.output import age, jsonable, pairs, print_json, stdout, table, when
 from tgsessions.domain.runs import MaintenanceRun
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.results import CleanupReport, FetchResult, SessionInfo, StatusReport
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def fetch_json(result: FetchResult) -> dict[str, object]:
+def fetch_json(result: FetchResult, fmt: SessionFormat = SessionFormat.TELETHON) -> dict[str, object]:
     """The one place that reveals a session string, for ``fetch --json``."""
     data = jsonable(result)
     assert isinstance(data, dict)
-    data["session"] = result.session.reveal()
+    data["session"] = result.rendered(fmt).reveal()
+    data["format"] = fmt.value
     return data
 
 

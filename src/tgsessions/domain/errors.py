@@ -5,7 +5,8 @@ errors into them at the boundary (``raise ... from exc``).
 
     TgSessionsError                      base; ``code`` is a stable machine-readable name
     ├── InvalidInput                     bad phone, bad argument, a string that is not a session (HTTP 400/422)
-    │   └── SessionRejected              a submitted session is dead or belongs to another phone (422)
+    │   ├── SessionRejected              a submitted session is dead or belongs to another phone (422)
+    │   └── UnknownSessionFormat         a submitted string fits no session layout, or more than one (422)
     ├── UnknownPhone                     no account with that phone (404)
     ├── AccountExists                    add_account for a phone that is already stored (409)
     ├── AccountUnavailable               the account cannot give a session (409)
@@ -23,6 +24,7 @@ errors into them at the boundary (``raise ... from exc``).
     ├── MaintenanceRunning               a maintenance run is already under way (409)
     ├── MintFailed                       a new session could not be minted (cause in ``reason``)
     │   └── TwoFactorInvalid             the stored 2FA password is missing or wrong (account-level, no retry)
+    ├── FormatUnavailable                a session cannot be written in the asked layout (Pyrogram without a user id)
     ├── SecretUnreadable                 a stored ciphertext does not decrypt here (wrong key or moved row)
     └── ConfigurationError               the service cannot start as configured (message names the settings)
 
@@ -53,6 +55,10 @@ class InvalidInput(TgSessionsError):
 
 class SessionRejected(InvalidInput):
     code = "session_rejected"
+
+
+class UnknownSessionFormat(InvalidInput):
+    code = "unknown_session_format"
 
 
 class UnknownPhone(TgSessionsError):
@@ -149,6 +155,10 @@ class TwoFactorInvalid(MintFailed):
 
     def __init__(self, message: str, *, phone: str | None = None) -> None:
         super().__init__(message, reason="two_factor_invalid", transient=False, phone=phone)
+
+
+class FormatUnavailable(TgSessionsError):
+    code = "format_unavailable"
 
 
 class SecretUnreadable(TgSessionsError):

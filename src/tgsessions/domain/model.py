@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.domain.verdict import Verdict, VerdictKind
 
 
@@ -14,7 +15,13 @@ class Role(StrEnum):
     KEEPER = "keeper"  # held only by the service, used to mint and revoke, never handed out
     PRIMARY = "primary"  # what fetch returns
     BACKUP = "backup"  # ordered newest first
-    RETIRED = "retired"  # kept for the record, string wiped
+    RETIRED = "retired"  # kept for the record, string wiped (only on Telegram's own verdict)
+    QUARANTINED = "quarantined"  # a string the service cannot read or judge: kept encrypted, never handed out
+
+    @property
+    def usable(self) -> bool:
+        """May this session be validated, promoted, minted from or handed out?"""
+        return self in (Role.KEEPER, Role.PRIMARY, Role.BACKUP)
 
 
 class Origin(StrEnum):
@@ -69,6 +76,7 @@ class Account:
     last_updated: datetime | None = None  # last change of the primary
     last_cleanup: datetime | None = None
     version: int = 1
+    user_id: int | None = None  # Telegram's id of the account's user, learnt from validation or a Pyrogram string
 
     @property
     def is_banned(self) -> bool:
@@ -94,6 +102,7 @@ class Session:
     consecutive_failures: int = 0
     open_until: datetime | None = None  # circuit breaker
     auth_hash: int | None = None  # Telegram authorization hash when known
+    source_format: SessionFormat | None = None  # the layout it arrived in; None: made here, or stored by <= 0.1
 
     def record(self, verdict: Verdict) -> None:
         self.verdict = verdict.kind
@@ -113,6 +122,11 @@ class Session:
         self.role = Role.RETIRED
         self.role_since = now
         self.string = None
+
+    def quarantine(self, now: datetime) -> None:
+        """Set aside, string kept: only an operator (or a repair) brings it back."""
+        self.role = Role.QUARANTINED
+        self.role_since = now
 
     def with_role(self, role: Role, now: datetime) -> Session:
         return replace(self, role=role, role_since=now)
@@ -134,6 +148,8 @@ class Action(StrEnum):
     BREAKER_OPENED = "breaker_opened"
     IMPORTED = "imported"
     MAINTAINED = "maintained"
+    QUARANTINED = "quarantined"  # set aside for a reason of ours (unreadable string, another phone's session)
+    REPAIRED = "repaired"  # a stored string was re-read and rewritten in the canonical form
     EXPORTED = "exported"  # the account was written to an export file (with or without its strings)
 
 

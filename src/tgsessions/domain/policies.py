@@ -30,7 +30,7 @@ def mint_source_order(sessions: Iterable[Session], now: datetime, *, handed_out:
     than 24 h, oldest first. Fresh non-keeper sessions, retired ones and ``handed_out`` (a session_id that is, or is
     about to be, in a consumer's hands) are never sources.
     """
-    usable = [s for s in sessions if s.role is not Role.RETIRED and s.session_id != handed_out]
+    usable = [s for s in sessions if s.role.usable and s.session_id != handed_out]
     keepers = [s for s in usable if s.role is Role.KEEPER]
     mature = sorted(
         (s for s in usable if s.role is not Role.KEEPER and is_mature(s, now)), key=lambda s: (s.created_at, s.id or 0)

@@ -26,7 +26,7 @@ class Reason:
     AUTH_KEY_INVALID = "auth_key_invalid"
     AUTH_KEY_DUPLICATED = "auth_key_duplicated"
     PHONE_MISMATCH = "phone_mismatch"
-    MALFORMED = "malformed_session"
+    MALFORMED = "malformed_session"  # our own parse failed: quarantines, never retires
     # dead (account)
     USER_DEACTIVATED = "user_deactivated"
     USER_BANNED = "user_banned"
@@ -39,6 +39,11 @@ class Reason:
     BREAKER_OPEN = "breaker_open"
 
 
+# Dead verdicts that are not Telegram saying the authorization is gone: the string may be fine (a parse bug of
+# ours) or the credential of another account. These quarantine a session; they never retire or wipe it.
+QUARANTINE_REASONS = frozenset({Reason.MALFORMED, Reason.PHONE_MISMATCH})
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     kind: VerdictKind
@@ -46,6 +51,7 @@ class Verdict:
     checked_at: datetime
     retry_after: float | None = None  # seconds Telegram asked us to wait (flood wait)
     frozen: bool = False  # authorized but restricted; still a live session
+    user_id: int | None = None  # the account's user id, when the check returned the user
 
     @property
     def is_alive(self) -> bool:
@@ -57,8 +63,8 @@ class Verdict:
         return self.kind is not VerdictKind.UNKNOWN
 
     @classmethod
-    def alive(cls, at: datetime, *, frozen: bool = False) -> Verdict:
-        return cls(VerdictKind.ALIVE, Reason.FROZEN if frozen else Reason.OK, at, frozen=frozen)
+    def alive(cls, at: datetime, *, frozen: bool = False, user_id: int | None = None) -> Verdict:
+        return cls(VerdictKind.ALIVE, Reason.FROZEN if frozen else Reason.OK, at, frozen=frozen, user_id=user_id)
 
     @classmethod
     def dead(cls, reason: str, at: datetime) -> Verdict:

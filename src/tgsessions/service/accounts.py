@@ -18,9 +18,11 @@ from tgsessions.domain.model import Account, Action, ClientIdentity, Event, Orig
 from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.ports import SessionAccess
 from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.domain.verdict import Reason, Verdict, VerdictKind
 from tgsessions.service.core import FactoryCore, as_secret
 from tgsessions.service.results import SessionInfo
+from tgsessions.service.session_strings import IncomingSession, read_session, session_id_for
 from tgsessions.service.workspace import AccountWork
 
 
@@ -41,31 +43,36 @@ async def add_account(
     identity: ClientIdentity | None = None,
     proxy: Proxy | None = None,
     origin: Origin = Origin.MANUAL,
+    fmt: SessionFormat | None = None,
     actor: str,
 ) -> AddedAccount:
     """Store a new account with its sessions as given (not validated: fetch and maintenance do that).
 
-    Backups are listed newest first; repeats, and backups equal to the primary or keeper, are dropped.
+    Every string is read in any layout (or in ``fmt``) and stored in the canonical form. Backups are listed newest
+    first; repeats (the same auth key in any layout), and backups equal to the primary or keeper, are dropped.
     """
     number = normalise_phone(phone)
-    first = as_secret(primary, field="session") if primary is not None else None
-    keep = as_secret(keeper, field="keeperSession") if keeper is not None else None
+    first = _incoming(primary, "session", fmt)
+    keep = _incoming(keeper, "keeperSession", fmt)
     if first is None and keep is None:
         raise InvalidInput("an account needs a primary session or a keeper session", field="session")
-    if first is not None and first == keep:
+    if first is not None and keep is not None and first.data.identity() == keep.data.identity():
         raise InvalidInput("the keeper must be a different session from the primary", field="keeperSession")
-    pool: list[Secret] = []
+    seen = {s.data.identity() for s in (first, keep) if s is not None}
+    pool: list[IncomingSession] = []
     for raw in backups:
-        secret = as_secret(raw, field="backups")
-        if secret not in pool and secret != first and secret != keep:
-            pool.append(secret)
+        incoming = read_session(raw, field="backups", fmt=fmt)
+        if incoming.data.identity() not in seen:
+            seen.add(incoming.data.identity())
+            pool.append(incoming)
     if len(pool) > core.options.max_backups:
         raise InvalidInput(f"at most {core.options.max_backups} backups, got {len(pool)}", field="backups")
     password = as_secret(two_fa, field="twoFactorPassword", password=True) if two_fa is not None else None
     now = core.clock.now()
     ident = identity or core.options.default_identity
     account = Account(number, ident, now, now, two_fa=password, proxy=proxy, last_updated=now if first else None)
-    seeds: list[tuple[Role, Secret | None]] = [(Role.PRIMARY, first), (Role.KEEPER, keep)]
+    account.user_id = next((s.user_id for s in (first, keep, *pool) if s is not None and s.user_id), None)
+    seeds: list[tuple[Role, IncomingSession | None]] = [(Role.PRIMARY, first), (Role.KEEPER, keep)]
     seeds += [(Role.BACKUP, s) for s in pool]
     added: list[Session] = []
     async with core.db.unit_of_work() as uow:
@@ -75,14 +82,15 @@ async def add_account(
             if seed is None:
                 continue
             session = Session(
-                session_id=core.cipher.fingerprint(seed.reveal()),
+                session_id=session_id_for(core.cipher, seed.data),
                 account_id=stored.id,
                 role=role,
                 origin=origin,
                 identity=ident,
                 created_at=now,
                 role_since=now - timedelta(microseconds=rank),  # keeps the given backup order
-                string=seed,
+                string=seed.string,
+                source_format=seed.format,
             )
             added.append(await uow.accounts.add_session(session))
         await uow.accounts.append_event(
@@ -92,15 +100,19 @@ async def add_account(
     return AddedAccount(number, [core.info(s) for s in added])
 
 
+def _incoming(value: object, field: str, fmt: SessionFormat | None) -> IncomingSession | None:
+    return read_session(value, field=field, fmt=fmt) if value is not None else None
+
+
 async def _candidate(
-    core: FactoryCore, work: AccountWork, secret: Secret, *, field: str, keeper_ok: bool
+    core: FactoryCore, work: AccountWork, incoming: IncomingSession, *, field: str, keeper_ok: bool
 ) -> tuple[Session, Session | None]:
     """The stored session behind ``secret`` (or a new, unsaved one), checked alive and of this phone now.
 
     Raises SessionRejected for a string of another account, a retired one, a keeper where none is wanted, a dead one
     or one of another phone; TelegramUnavailable when Telegram cannot tell now.
     """
-    session_id = core.cipher.fingerprint(secret.reveal())
+    session_id = session_id_for(core.cipher, incoming.data)
     async with core.db.unit_of_work() as uow:
         existing = await uow.accounts.find_session(session_id)
     now = core.clock.now()
@@ -110,13 +122,19 @@ async def _candidate(
             raise SessionRejected("this session is stored for another account", field=field)
         if existing.role is Role.RETIRED:
             raise SessionRejected("this session was retired (dead or revoked)", field=field)
+        if existing.role is Role.QUARANTINED:
+            raise SessionRejected("this session is quarantined; an operator must release it first", field=field)
         if existing.role is Role.KEEPER and not keeper_ok:
             raise SessionRejected("this is the account's keeper session, never handed out", field=field)
         candidate = next(s for s in work.sessions if s.session_id == session_id)
     else:
         candidate = Session(
-            session_id, work.account_id, Role.BACKUP, Origin.MANUAL, work.account.identity, now, now, string=secret
-        )
+            session_id, work.account_id, Role.BACKUP, Origin.MANUAL, work.account.identity, now, now,
+            string=incoming.string, source_format=incoming.format,
+        )  # fmt: skip
+    if incoming.user_id is not None and work.account.user_id is None:
+        work.account.user_id = incoming.user_id
+        work.touch_account()
     verdict = await core.recovery.check(work, candidate, use_cache=False)
     if verdict.kind is VerdictKind.UNKNOWN:
         raise core.recovery.unavailable(work, [verdict])
@@ -143,14 +161,16 @@ def _step_aside(core: FactoryCore, work: AccountWork, old: Session, verdict: Ver
         work.touch(old)
 
 
-async def update_session(core: FactoryCore, phone: object, new_session: object, *, actor: str) -> SessionInfo:
+async def update_session(
+    core: FactoryCore, phone: object, new_session: object, *, actor: str, fmt: SessionFormat | None = None
+) -> SessionInfo:
     """Make ``new_session`` the primary. It must be alive and belong to this phone; the old primary, unless dead,
     becomes the newest backup. Backups beyond ``max_backups`` are revoked and retired."""
     number = normalise_phone(phone)
-    secret = as_secret(new_session, field="newSession")
+    incoming = read_session(new_session, field="newSession", fmt=fmt)
     recovery = core.recovery
     async with core.working(number, actor) as (work, _lease):
-        candidate, existing = await _candidate(core, work, secret, field="newSession", keeper_ok=False)
+        candidate, existing = await _candidate(core, work, incoming, field="newSession", keeper_ok=False)
         now = core.clock.now()
         old = work.primary
         if old is candidate:
@@ -169,7 +189,14 @@ async def update_session(core: FactoryCore, phone: object, new_session: object, 
 
 
 async def add_session(
-    core: FactoryCore, phone: object, string: object, *, role: Role, two_fa: object = None, actor: str
+    core: FactoryCore,
+    phone: object,
+    string: object,
+    *,
+    role: Role,
+    two_fa: object = None,
+    actor: str,
+    fmt: SessionFormat | None = None,
 ) -> SessionInfo:
     """Add a live session of ``phone`` as its keeper or as its newest backup (onboarding, imports).
 
@@ -180,18 +207,18 @@ async def add_session(
     if role not in (Role.KEEPER, Role.BACKUP):
         raise InvalidInput("a session can be added as keeper or backup (use update for the primary)", field="role")
     number = normalise_phone(phone)
-    secret = as_secret(string, field="session")
+    incoming = string if isinstance(string, IncomingSession) else read_session(string, field="session", fmt=fmt)
     password = as_secret(two_fa, field="twoFactorPassword", password=True) if two_fa is not None else None
     async with core.db.unit_of_work() as uow:
         known = await uow.accounts.get_account(number) is not None
     if not known:
         if role is not Role.KEEPER:
             raise UnknownPhone(number)
-        await _check_unstored(core, number, secret)
-        added = await add_account(core, number, keeper=secret, two_fa=password, actor=actor)
+        await _check_unstored(core, number, incoming.string)
+        added = await add_account(core, number, keeper=incoming, two_fa=password, actor=actor)
         return added.sessions[0]
     async with core.working(number, actor) as (work, _lease):
-        candidate, existing = await _candidate(core, work, secret, field="session", keeper_ok=True)
+        candidate, existing = await _candidate(core, work, incoming, field="session", keeper_ok=True)
         now = core.clock.now()
         if role is Role.KEEPER and candidate.role is not Role.KEEPER:
             old = work.keeper

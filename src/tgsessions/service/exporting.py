@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from tgsessions.domain.errors import FormatUnavailable
 from tgsessions.domain.model import Account, Action, Event, Role, Session
 from tgsessions.domain.ports import AccountRepository, Clock, Database
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.migration_records import REDACTED_MARK
+from tgsessions.service.session_strings import render_stored
 
 Write = Callable[[dict[str, object]], None]
 
@@ -39,20 +42,30 @@ async def _imported_history(repo: AccountRepository, account_id: int) -> list[Ev
     return found
 
 
-def _value(session: Session, include_secrets: bool) -> str:
+def _value(account: Account, session: Session, include_secrets: bool, fmt: SessionFormat | None) -> str:
+    """The session string in ``fmt`` (None: the layout it arrived in), or its session_id without secrets."""
     if include_secrets and session.string is not None:
-        return session.string.reveal()
+        try:
+            return render_stored(session.string, session.source_format, fmt, user_id=account.user_id,
+                                 api_id=session.identity.api_id).reveal()  # fmt: skip
+        except FormatUnavailable as exc:
+            raise FormatUnavailable(f"account {account.phone}: {exc.message}", phone=account.phone) from None
     return session.session_id
 
 
 def archived_client_document(
-    account: Account, sessions: list[Session], history: list[Event], *, include_secrets: bool
+    account: Account,
+    sessions: list[Session],
+    history: list[Event],
+    *,
+    include_secrets: bool,
+    fmt: SessionFormat | None = None,
 ) -> dict[str, object]:
     document: dict[str, object] = {"mobile": account.phone}
     primary = next((s for s in sessions if s.role is Role.PRIMARY), None)
     if primary is not None:
-        document["session"] = _value(primary, include_secrets)
-    document["oldSessions"] = [_value(s, include_secrets) for s in sessions if s.role is Role.BACKUP]
+        document["session"] = _value(account, primary, include_secrets, fmt)
+    document["oldSessions"] = [_value(account, s, include_secrets, fmt) for s in sessions if s.role is Role.BACKUP]
     if history:
         document["sessionHistory"] = [{"date": e.at, "description": e.detail.get("description")} for e in history]
     dates: tuple[tuple[str, datetime | None], ...] = (
@@ -67,12 +80,14 @@ def archived_client_document(
     return document
 
 
-def user_document(account: Account, keeper: Session | None, *, include_secrets: bool) -> dict[str, object] | None:
+def user_document(
+    account: Account, keeper: Session | None, *, include_secrets: bool, fmt: SessionFormat | None = None
+) -> dict[str, object] | None:
     if keeper is None and account.two_fa is None:
         return None
     document: dict[str, object] = {"mobile": account.phone}
     if keeper is not None:
-        document["session"] = _value(keeper, include_secrets)
+        document["session"] = _value(account, keeper, include_secrets, fmt)
     if include_secrets and account.two_fa is not None:
         document["password"] = account.two_fa.reveal()
     if not include_secrets:
@@ -87,11 +102,13 @@ async def export_accounts(
     write: Write,
     write_user: Write | None = None,
     include_secrets: bool = False,
+    session_format: SessionFormat | None = None,
     actor: str,
     page_size: int = 500,
     progress: Callable[[ExportReport], None] | None = None,
 ) -> ExportReport:
-    """Write every account (ordered by id, one page at a time) through ``write`` (and ``write_user``)."""
+    """Write every account (ordered by id, one page at a time) through ``write`` (and ``write_user``). Strings are
+    written in ``session_format``, or (None) each in the layout it arrived in (minted ones as GramJS)."""
     report = ExportReport(include_secrets)
     after: int | None = None
     while True:
@@ -105,11 +122,12 @@ async def export_accounts(
         if not page:
             return report
         for account, sessions, history in rows:
-            write(archived_client_document(account, sessions, history, include_secrets=include_secrets))
+            write(archived_client_document(account, sessions, history, include_secrets=include_secrets,
+                                           fmt=session_format))  # fmt: skip
             report.sessions += sum(1 for s in sessions if s.role in (Role.PRIMARY, Role.BACKUP))
             if write_user is not None:
                 keeper = next((s for s in sessions if s.role is Role.KEEPER), None)
-                user = user_document(account, keeper, include_secrets=include_secrets)
+                user = user_document(account, keeper, include_secrets=include_secrets, fmt=session_format)
                 if user is not None:
                     write_user(user)
                     report.users += 1

@@ -14,7 +14,8 @@ from tgsessions.domain.metrics import Metrics
 from tgsessions.domain.model import ClientIdentity, Origin, Proxy, Role
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.runs import MaintenanceRun
-from tgsessions.service import accounts, fetching, maintenance, reporting
+from tgsessions.domain.session_codec import SessionFormat
+from tgsessions.service import accounts, fetching, maintenance, reporting, session_repair
 from tgsessions.service.accounts import AddedAccount
 from tgsessions.service.core import FactoryCore
 from tgsessions.service.maintenance import Progress
@@ -30,6 +31,7 @@ from tgsessions.service.results import (
     StatusReport,
 )
 from tgsessions.service.runs import MaintenanceRunner
+from tgsessions.service.session_repair import RepairReport
 from tgsessions.service.validation import Sleep
 
 DEFAULT_ACTOR = "python"
@@ -93,15 +95,19 @@ class SessionFactory:
         identity: ClientIdentity | None = None,
         proxy: Proxy | None = None,
         origin: Origin = Origin.MANUAL,
+        fmt: SessionFormat | None = None,
         actor: str = DEFAULT_ACTOR,
     ) -> AddedAccount:
+        """Strings in any layout (or all in ``fmt``), stored canonically; see accounts.add_account."""
         return await accounts.add_account(
             self._core, phone, primary=primary, keeper=keeper, backups=backups, two_fa=two_fa,
-            identity=identity, proxy=proxy, origin=origin, actor=actor,
+            identity=identity, proxy=proxy, origin=origin, fmt=fmt, actor=actor,
         )  # fmt: skip
 
-    async def update_session(self, phone: object, new_session: object, *, actor: str = DEFAULT_ACTOR) -> SessionInfo:
-        return await accounts.update_session(self._core, phone, new_session, actor=actor)
+    async def update_session(
+        self, phone: object, new_session: object, *, actor: str = DEFAULT_ACTOR, fmt: SessionFormat | None = None
+    ) -> SessionInfo:
+        return await accounts.update_session(self._core, phone, new_session, actor=actor, fmt=fmt)
 
     async def add_session(
         self, phone: object, string: object, *, role: Role, two_fa: object = None, actor: str = DEFAULT_ACTOR
@@ -125,6 +131,10 @@ class SessionFactory:
 
     async def cache_stats(self) -> CacheStats:
         return await reporting.cache_stats(self._core)
+
+    async def repair_sessions(self, *, actor: str = DEFAULT_ACTOR) -> RepairReport:
+        """Rewrite strings stored by 0.1 in the canonical form; see session_repair.py."""
+        return await session_repair.repair_sessions(self._core, actor=actor)
 
     async def run_maintenance(
         self, *, actor: str = "scheduler", progress: Progress | None = None, page_size: int = 100

@@ -73,6 +73,8 @@ def _result(account: Account, session: Session, how: str) -> FetchResult:
         created_at=account.created_at,
         updated_at=account.updated_at,
         frozen=account.frozen,
+        user_id=account.user_id,
+        api_id=session.identity.api_id,
     )
 
 

@@ -49,6 +49,7 @@ class ImportReport:
     sessions_added: int = 0
     events_imported: int = 0
     backups_over_limit: int = 0  # backups beyond max_backups: not stored
+    formats: dict[str, int] = field(default_factory=dict)  # session strings read, by detected layout
     rejected: list[Rejection] = field(default_factory=list)
     validation: ValidationCounts | None = None
 

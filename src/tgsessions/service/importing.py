@@ -36,7 +36,7 @@ from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.migration import PositionUnit, SourceRecord
 from tgsessions.domain.model import Account, Action, ClientIdentity, Event, Origin, Role, Session
 from tgsessions.domain.ports import AccountRepository, Cipher, Clock, Database, TelegramGateway
-from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.import_report import ImportReport, Rejection, ValidationCounts
 from tgsessions.service.import_validation import PacedValidator, SessionCheck
 from tgsessions.service.migration_records import (
@@ -48,6 +48,7 @@ from tgsessions.service.migration_records import (
     parse_archived_client,
     parse_user,
 )
+from tgsessions.service.session_strings import IncomingSession, session_id_for
 
 log = logging.getLogger("tgsessions.import")
 
@@ -67,6 +68,7 @@ class ImportOptions:
     validation_concurrency: int = 4
     validation_per_second: float = 5.0  # Telegram calls started per second, overall
     validation_timeout: float = 10.0
+    session_format: SessionFormat | None = None  # None: detected per string (the replaced service's are GramJS)
 
 
 @dataclass(slots=True)
@@ -95,7 +97,7 @@ class _Conflict(Exception):
 @dataclass(slots=True)
 class _Pass(Generic[Item]):
     source: str
-    parse: Callable[[SourceRecord], Item]
+    parse: Callable[[SourceRecord, SessionFormat | None], Item]
     apply: Callable[[_Batch, list[Item]], Awaitable[None]]
     seen: set[int]
 
@@ -160,10 +162,11 @@ class Importer:
                 self._reject(stage.source, record.position, record.unit, record.error or "malformed JSON")
                 continue
             try:
-                item = stage.parse(record)
+                item = stage.parse(record, self._options.session_format)
             except Rejected as exc:
                 self._reject(stage.source, record.position, record.unit, exc.reason, exc.phone)
                 continue
+            self._count_formats(item)
             key = int(item.phone)
             if key in stage.seen:
                 self._reject(stage.source, record.position, record.unit, "duplicate phone in the file", item.phone)
@@ -210,13 +213,18 @@ class Importer:
         if self._validator is not None and report.validation is not None and work.checks:
             await self._validator.check_all(work.checks, report.validation)
 
+    def _count_formats(self, item: ArchivedClient | UserRecord) -> None:
+        found = item.strings() if isinstance(item, ArchivedClient) else [item.keeper] if item.keeper else []
+        for incoming in found:
+            self.report.formats[incoming.format.value] = self.report.formats.get(incoming.format.value, 0) + 1
+
     def _reject(self, source: str, position: int, unit: PositionUnit, reason: str, phone: str | None = None) -> None:
         self.report.rejected.append(Rejection(source, position, unit, reason, phone))
 
     # -- shared steps -----------------------------------------------------------------------------------------
 
-    def _fingerprint(self, secret: Secret) -> str:
-        return self._cipher.fingerprint(secret.reveal())
+    def _fingerprint(self, incoming: IncomingSession) -> str:
+        return session_id_for(self._cipher, incoming.data)
 
     async def _lookup(
         self, work: _Batch, phones: list[str], fingerprints: list[list[str]]
@@ -236,26 +244,31 @@ class Importer:
                     raise _Conflict(index, CONFLICT)
         return accounts, stored
 
-    def _session(self, account: Account, secret: Secret, role: Role, created_at: datetime, since: datetime) -> Session:
+    def _session(
+        self, account: Account, incoming: IncomingSession, role: Role, created_at: datetime, since: datetime
+    ) -> Session:
         assert account.id is not None
-        return Session(self._fingerprint(secret), account.id, role, Origin.IMPORTED, account.identity, created_at,
-                       since, string=secret)  # fmt: skip
+        return Session(self._fingerprint(incoming), account.id, role, Origin.IMPORTED, account.identity, created_at,
+                       since, string=incoming.string, source_format=incoming.format)  # fmt: skip
 
     def _event(self, account: Account, action: Action, at: datetime, **detail: str | int | bool | None) -> Event:
         assert account.id is not None
         return Event(account.id, action, self._options.actor, "ok", at, detail=dict(detail))
 
-    def _plan_checks(self, work: _Batch, source: str, position: int, account: Account, strings: list[Secret]) -> None:
+    def _plan_checks(
+        self, work: _Batch, source: str, position: int, account: Account, strings: list[IncomingSession]
+    ) -> None:
         if self._validator is None:
             return
         work.checks.extend(
-            SessionCheck(source, position, account.phone, self._fingerprint(s), s, account.identity, account.proxy)
+            SessionCheck(source, position, account.phone, self._fingerprint(s), s.string, account.identity,
+                         account.proxy)
             for s in strings
-        )
+        )  # fmt: skip
 
     # -- archivedClients --------------------------------------------------------------------------------------
 
-    def _kept(self, client: ArchivedClient) -> tuple[Secret, ...]:
+    def _kept(self, client: ArchivedClient) -> tuple[IncomingSession, ...]:
         return client.backups[: self._options.max_backups]
 
     async def _apply_archived(self, work: _Batch, clients: list[ArchivedClient]) -> None:

@@ -20,7 +20,9 @@ from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.migration import PositionUnit, SourceRecord
 from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.secret import Secret
-from tgsessions.service.core import MAX_SESSION_LENGTH, as_secret
+from tgsessions.domain.session_codec import SessionFormat
+from tgsessions.service.core import as_secret
+from tgsessions.service.session_strings import IncomingSession, read_session
 
 ARCHIVED_CLIENTS = "archivedClients"
 USERS = "users"
@@ -29,7 +31,6 @@ REDACTED_MARK = "tgsessionsSessionIdsOnly"  # set by an export without secrets: 
 HISTORY_DATE_FIELDS = ("date", "timestamp", "at", "createdAt", "updatedAt", "time")
 HISTORY_TEXT_FIELDS = ("action", "event", "type", "status", "reason", "result", "source", "by", "note", "message")
 MAX_DESCRIPTION = 200
-_PLAIN_SESSION = re.compile(rf"[!-~]{{1,{MAX_SESSION_LENGTH}}}")  # printable ASCII, no whitespace
 _SECRET_LOOKING = re.compile(r"[A-Za-z0-9+/=_-]{40,}")
 
 
@@ -55,15 +56,15 @@ class ArchivedClient:
     position: int
     unit: PositionUnit
     phone: str
-    primary: Secret
-    backups: tuple[Secret, ...]  # newest first, deduplicated, the primary left out
+    primary: IncomingSession
+    backups: tuple[IncomingSession, ...]  # newest first, deduplicated by auth key, the primary left out
     created_at: datetime | None
     updated_at: datetime | None
     last_updated: datetime | None
     last_cleanup: datetime | None
     history: tuple[HistoryEntry, ...]
 
-    def strings(self) -> list[Secret]:
+    def strings(self) -> list[IncomingSession]:
         return [self.primary, *self.backups]
 
 
@@ -72,7 +73,7 @@ class UserRecord:
     position: int
     unit: PositionUnit
     phone: str
-    keeper: Secret | None
+    keeper: IncomingSession | None
     password: Secret | None
 
 
@@ -90,18 +91,21 @@ def _when(document: Mapping[str, object], name: str) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _session(value: object, *, where: str, phone: str) -> Secret | None:
-    """A session string, or None for an empty slot; an entry may also be an object with a ``session`` field."""
+def _session(
+    value: object, *, where: str, phone: str, raw: list[str], fmt: SessionFormat | None
+) -> IncomingSession | None:
+    """A session string in any layout (the replaced service's are GramJS), or None for an empty slot; an entry may
+    also be an object with a ``session`` field. The text as found is added to ``raw`` (for the history filter)."""
     if isinstance(value, Mapping):
         value = value.get("session")
     if value is None or value == "":
         return None
-    if isinstance(value, str) and _PLAIN_SESSION.fullmatch(value):
-        return Secret(value)  # the common case, checked by one regex (as_secret checks character by character)
     try:
-        return as_secret(value, field=where)
+        incoming = read_session(value, field=where, fmt=fmt)
     except InvalidInput as exc:
         raise Rejected(f"bad session: {exc.message}", phone=phone) from None
+    raw.append(str(value).strip())
+    return incoming
 
 
 def _check_not_redacted(document: Mapping[str, object], phone: str) -> None:
@@ -109,23 +113,26 @@ def _check_not_redacted(document: Mapping[str, object], phone: str) -> None:
         raise Rejected("no session: the file was exported without secrets (it holds session ids)", phone=phone)
 
 
-def parse_archived_client(record: SourceRecord) -> ArchivedClient:
+def parse_archived_client(record: SourceRecord, fmt: SessionFormat | None = None) -> ArchivedClient:
     document = record.document
     assert document is not None
     phone = _phone(document)
     _check_not_redacted(document, phone)
-    primary = _session(document.get("session"), where="session", phone=phone)
+    raw: list[str] = []
+    primary = _session(document.get("session"), where="session", phone=phone, raw=raw, fmt=fmt)
     if primary is None:
         raise Rejected("no session", phone=phone)
     old = document.get("oldSessions")
     if old is not None and not isinstance(old, list):
         raise Rejected("bad oldSessions: not a list", phone=phone)
-    backups: list[Secret] = []
+    backups: list[IncomingSession] = []
+    seen = {primary.data.identity()}
     for index, value in enumerate(old or []):
-        secret = _session(value, where=f"oldSessions[{index}]", phone=phone)
-        if secret is not None and secret != primary and secret not in backups:
-            backups.append(secret)
-    secrets = [primary, *backups]
+        incoming = _session(value, where=f"oldSessions[{index}]", phone=phone, raw=raw, fmt=fmt)
+        if incoming is not None and incoming.data.identity() not in seen:
+            seen.add(incoming.data.identity())
+            backups.append(incoming)
+    secrets = [Secret(text) for text in raw] + [s.string for s in (primary, *backups)]
     return ArchivedClient(
         position=record.position,
         unit=record.unit,
@@ -140,12 +147,12 @@ def parse_archived_client(record: SourceRecord) -> ArchivedClient:
     )
 
 
-def parse_user(record: SourceRecord) -> UserRecord:
+def parse_user(record: SourceRecord, fmt: SessionFormat | None = None) -> UserRecord:
     document = record.document
     assert document is not None
     phone = _phone(document)
     _check_not_redacted(document, phone)
-    keeper = _session(document.get("session"), where="session", phone=phone)
+    keeper = _session(document.get("session"), where="session", phone=phone, raw=[], fmt=fmt)
     raw_password = document.get("password")
     password = None
     if raw_password is not None and raw_password != "":

@@ -18,8 +18,10 @@ from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Action, Origin, Role, Session
 from tgsessions.domain.policies import backoff_delay
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, MintedSession, TelegramGateway
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.domain.verdict import Verdict
 from tgsessions.service.options import FactoryOptions
+from tgsessions.service.session_strings import session_id_of
 from tgsessions.service.validation import Sleep
 from tgsessions.service.workspace import AccountWork
 
@@ -106,7 +108,7 @@ class Minter:
     def _adopt(self, work: AccountWork, source: Session, minted: MintedSession, role: Role) -> Session:
         now = self._clock.now()
         session = Session(
-            session_id=self._cipher.fingerprint(minted.string.reveal()),
+            session_id=session_id_of(self._cipher, minted.string),
             account_id=work.account_id,
             role=role,
             origin=Origin.MINTED,
@@ -115,6 +117,7 @@ class Minter:
             role_since=now,
             string=minted.string,
             auth_hash=minted.auth_hash,
+            source_format=SessionFormat.TELETHON,
         )
         session.record(Verdict.alive(now))
         work.add(session)

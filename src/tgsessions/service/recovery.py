@@ -98,6 +98,9 @@ class Recovery:
         if verdict.is_alive and verdict.frozen != work.account.frozen:
             work.account.frozen = verdict.frozen
             work.touch_account()
+        if verdict.is_alive and verdict.user_id is not None and verdict.user_id != work.account.user_id:
+            work.account.user_id = verdict.user_id  # Pyrogram strings need it
+            work.touch_account()
         return checked
 
     async def mint_source(

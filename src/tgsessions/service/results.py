@@ -7,6 +7,8 @@ from datetime import datetime
 
 from tgsessions.domain.model import Event
 from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import SessionFormat
+from tgsessions.service.session_strings import render_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,12 @@ class FetchResult:
     created_at: datetime
     updated_at: datetime
     frozen: bool
+    user_id: int | None = None  # the account's Telegram user id (Pyrogram strings need it)
+    api_id: int | None = None  # the api_id the session is pinned to
+
+    def rendered(self, fmt: SessionFormat) -> Secret:
+        """The session in the caller's layout; FormatUnavailable when it cannot be written so."""
+        return render_session(self.session, fmt, user_id=self.user_id, api_id=self.api_id)
 
 
 @dataclass(frozen=True, slots=True)

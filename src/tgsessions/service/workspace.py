@@ -13,6 +13,8 @@ from tgsessions.domain.errors import UnknownPhone
 from tgsessions.domain.model import Account, Action, Event, Role, Session
 from tgsessions.domain.policies import newest_first
 from tgsessions.domain.ports import Database, Lease, SessionAccess
+from tgsessions.domain.verdict import QUARANTINE_REASONS
+from tgsessions.service.session_strings import canonical_text
 
 
 @dataclass(slots=True)
@@ -63,7 +65,7 @@ class AccountWork:
 
     def access(self, session: Session) -> SessionAccess:
         assert session.string is not None, "a retired session cannot connect"
-        return SessionAccess(session.string, self.phone, session.identity, self.account.proxy)
+        return SessionAccess(canonical_text(session.string), self.phone, session.identity, self.account.proxy)
 
     def touch(self, session: Session) -> None:
         if session.id is not None:
@@ -77,12 +79,23 @@ class AccountWork:
         self._new.append(session)
 
     def retire(self, session: Session, now: datetime, reason: str) -> None:
+        """Take a session out of use. Only Telegram's own verdict wipes it; for a reason of ours (a string we cannot
+        read, another phone's session) it is quarantined with its string kept."""
+        if reason in QUARANTINE_REASONS:
+            self.quarantine(session, now, reason)
+            return
         session.retire(now)
         if reason != "revoked":
             self.retired_dead += 1
         self.sessions.remove(session)
         self.touch(session)
         self.event(Action.RETIRED, now, session=session, reason=reason)
+
+    def quarantine(self, session: Session, now: datetime, reason: str) -> None:
+        session.quarantine(now)
+        self.sessions.remove(session)
+        self.touch(session)
+        self.event(Action.QUARANTINED, now, session=session, reason=reason)
 
     def event(
         self,

@@ -27,6 +27,7 @@ from tgsessions.domain.model import Account, AccountState, Action, ClientIdentit
 from tgsessions.domain.ports import Cipher
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
 from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.domain.verdict import VerdictKind
 
 
@@ -78,6 +79,7 @@ def account_values(account: Account, cipher: Cipher) -> dict[str, Any]:
         "last_updated": account.last_updated,
         "last_cleanup": account.last_cleanup,
         "version": account.version,
+        "user_id": account.user_id,
     }
 
 
@@ -103,6 +105,7 @@ def account_from_row(row: RowMapping, cipher: Cipher) -> Account:
         last_updated=row["last_updated"],
         last_cleanup=row["last_cleanup"],
         version=row["version"],
+        user_id=row["user_id"],
     )
 
 
@@ -125,6 +128,7 @@ def session_values(session: Session, cipher: Cipher) -> dict[str, Any]:
         "consecutive_failures": session.consecutive_failures,
         "open_until": session.open_until,
         "auth_hash": session.auth_hash,
+        "source_format": session.source_format.value if session.source_format is not None else None,
     }
 
 
@@ -151,6 +155,7 @@ def session_from_row(row: Mapping[str, Any] | RowMapping, cipher: Cipher) -> Ses
         consecutive_failures=row["consecutive_failures"],
         open_until=row["open_until"],
         auth_hash=row["auth_hash"],
+        source_format=SessionFormat(row["source_format"]) if row["source_format"] is not None else None,
     )
 
 

@@ -45,6 +45,7 @@ accounts = Table(
     Column("last_updated", UtcDateTime, nullable=True),
     Column("last_cleanup", UtcDateTime, nullable=True),
     Column("version", Integer, nullable=False),
+    Column("user_id", BigInteger, nullable=True),  # migration 0004
 )
 
 sessions = Table(
@@ -65,6 +66,7 @@ sessions = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("open_until", UtcDateTime, nullable=True),
     Column("auth_hash", BigInteger, nullable=True),
+    Column("source_format", String(16), nullable=True),  # migration 0004; NULL: stored verbatim by 0.1
     Index(None, "account_id", "role"),
 )
 

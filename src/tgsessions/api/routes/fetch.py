@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from tgsessions.api.auth import ServicesDep, SessionsRead
 from tgsessions.api.openapi import errors
 from tgsessions.api.presenters import batch_item_out, fetch_out
-from tgsessions.api.routes.params import Mobile
-from tgsessions.api.schemas.sessions import BatchOut, BatchRequest, FetchOut
+from tgsessions.api.routes.params import Mobile, OutputFormat
+from tgsessions.api.schemas.sessions import BatchOut, BatchRequest, FetchOut, SessionFormatName
 
 router = APIRouter(prefix="/archived-clients", tags=["sessions"])
 
@@ -23,11 +23,13 @@ router = APIRouter(prefix="/archived-clients", tags=["sessions"])
     description="Returns the primary if it is alive; else promotes the newest live backup; else mints a new session "
     "from the keeper or another mature live session. Every hand-out is audited with the key's id.",
     response_model=FetchOut,
-    responses=errors(404, 409),
+    responses=errors(404, 409, 422),
 )
-async def fetch(mobile: Mobile, key: SessionsRead, services: ServicesDep) -> FetchOut:
+async def fetch(
+    mobile: Mobile, key: SessionsRead, services: ServicesDep, fmt: OutputFormat = SessionFormatName.TELETHON
+) -> FetchOut:
     result = await services.factory.fetch_one(mobile, actor=key.actor)
-    return fetch_out(result)
+    return fetch_out(result, fmt)
 
 
 @router.post(
@@ -37,6 +39,8 @@ async def fetch(mobile: Mobile, key: SessionsRead, services: ServicesDep) -> Fet
     response_model=BatchOut,
     responses=errors(),
 )
-async def batch_fetch(body: BatchRequest, key: SessionsRead, services: ServicesDep) -> BatchOut:
+async def batch_fetch(
+    body: BatchRequest, key: SessionsRead, services: ServicesDep, fmt: OutputFormat = SessionFormatName.TELETHON
+) -> BatchOut:
     items = await services.factory.batch_fetch(body.mobiles, actor=key.actor)
-    return BatchOut(results=[batch_item_out(item) for item in items])
+    return BatchOut(results=[batch_item_out(item, fmt) for item in items])

@@ -16,8 +16,10 @@ from tgsessions.api.schemas.sessions import (
     SessionMeta,
     UpdateSessionRequest,
 )
+from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.model import ClientIdentity, Proxy
 from tgsessions.domain.secret import Secret
+from tgsessions.domain.session_codec import SessionFormat
 
 router = APIRouter(prefix="/archived-clients", tags=["sessions"])
 
@@ -42,11 +44,14 @@ async def add_account(body: AddAccountRequest, key: SessionsWrite, services: Ser
         p = body.proxy
         password = Secret(p.password.get_secret_value()) if p.password is not None else None
         proxy = Proxy(p.scheme, p.host, p.port, p.username, password)
+    if body.old_sessions is not None and body.backups:
+        raise InvalidInput("give the backups as backups or as oldSessions, not both", field="oldSessions")
     added = await services.factory.add_account(
         body.mobile,
         primary=body.session.get_secret_value() if body.session is not None else None,
         keeper=body.keeper_session.get_secret_value() if body.keeper_session is not None else None,
-        backups=[b.get_secret_value() for b in body.backups],
+        backups=[b.get_secret_value() for b in (body.old_sessions or body.backups)],
+        fmt=SessionFormat(body.format.value) if body.format is not None else None,
         two_fa=body.two_factor_password.get_secret_value() if body.two_factor_password is not None else None,
         identity=identity,
         proxy=proxy,
@@ -66,7 +71,8 @@ async def add_account(body: AddAccountRequest, key: SessionsWrite, services: Ser
 async def update_session(
     mobile: Mobile, body: UpdateSessionRequest, key: SessionsWrite, services: ServicesDep
 ) -> SessionMeta:
-    info = await services.factory.update_session(mobile, body.new_session.get_secret_value(), actor=key.actor)
+    fmt = SessionFormat(body.format.value) if body.format is not None else None
+    info = await services.factory.update_session(mobile, body.new_session.get_secret_value(), actor=key.actor, fmt=fmt)
     return session_meta(info)
 
 

@@ -7,6 +7,7 @@ describes sessions by their non-secret ``session_id``.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr
@@ -17,9 +18,16 @@ MAX_BATCH = 50
 SessionString = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 
 
+class SessionFormatName(StrEnum):
+    TELETHON = "telethon"
+    GRAMJS = "gramjs"
+    PYROGRAM = "pyrogram"
+
+
 class FetchOut(BaseModel):
     mobile: str = Field(description="The phone number, digits only.")
-    session: str = Field(description="A Telethon StringSession that works right now.")
+    session: str = Field(description="A session string that works right now, in the layout asked for (`format`).")
+    format: SessionFormatName = Field(description="The layout of `session`: telethon, gramjs or pyrogram.")
     session_id: str = Field(description="Non-secret fingerprint of the session (for logs and the API).")
     role: str
     how: str = Field(description="How the session was obtained: cached, validated, promoted or minted.")
@@ -58,6 +66,7 @@ class BatchOut(BaseModel):
 
 class UpdateSessionRequest(CamelModel):
     new_session: SessionString = Field(description="The new primary: must be alive and belong to this phone.")
+    format: SessionFormatName | None = Field(None, description="Force the string's layout; detected when absent.")
 
 
 class SessionMeta(BaseModel):
@@ -110,6 +119,12 @@ class AddAccountRequest(CamelModel):
     session: SessionString | None = Field(None, description="The primary session.")
     keeper_session: SessionString | None = Field(None, description="Held by the service only, never handed out.")
     backups: list[SessionString] = Field(default_factory=list, max_length=50, description="Newest first.")
+    old_sessions: list[SessionString] | None = Field(
+        None, max_length=50, description="The replaced service's name for the backups (give one of the two)."
+    )
+    format: SessionFormatName | None = Field(
+        None, description="Force the layout of every string in the body; detected per string when absent."
+    )
     two_factor_password: Annotated[SecretStr, Field(min_length=1, max_length=256)] | None = None
     identity: IdentityIn | None = None
     proxy: ProxyIn | None = None

@@ -63,7 +63,7 @@ class SimulatedTelegramGateway:
         owner = world.account(auth.phone)
         if owner.is_dead:
             return Verdict.account_dead(_ACCOUNT_DEAD_REASON[owner.state], now)
-        return Verdict.alive(now, frozen=owner.frozen)
+        return Verdict.alive(now, frozen=owner.frozen, user_id=simulated_user_id(owner.phone))
 
     # -- mint ---------------------------------------------------------------------------------------------------
 
@@ -186,3 +186,8 @@ def _source_dead(phone: str, why: str) -> NoReturn:
     raise MintFailed(
         f"cannot use a session of account {phone}: {why}", reason="source_dead", transient=False, phone=phone
     )
+
+
+def simulated_user_id(phone: str) -> int:
+    """The simulated account's Telegram user id: stable per phone, like a real one."""
+    return 1_000_000_000 + int(phone[-9:]) if phone[-9:].isdigit() else 1_000_000_000

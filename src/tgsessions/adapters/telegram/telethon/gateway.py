@@ -89,11 +89,12 @@ class TelethonGateway:
             return Verdict.dead(Reason.MALFORMED, self.clock.now())
         try:
             async with self.pool.connection(access) as lease:
-                if not await self._is_own(lease.client, access.phone):
+                own, user_id = await self._own_user(lease.client, access.phone)
+                if not own:
                     lease.discard()
                     return Verdict.dead(Reason.PHONE_MISMATCH, self.clock.now())
                 config = await self._call(lease.client, functions.help.GetAppConfigRequest(hash=0))
-                return Verdict.alive(self.clock.now(), frozen=is_frozen(config))
+                return Verdict.alive(self.clock.now(), frozen=is_frozen(config), user_id=user_id)
         except TgSessionsError:
             raise  # configuration (a bad proxy), not a Telegram outcome
         except Exception as exc:
@@ -190,10 +191,19 @@ class TelethonGateway:
         return await invoke(client, request, self.config.request_timeout)
 
     async def _is_own(self, client: Any, phone: str) -> bool:
+        own, _user_id = await self._own_user(client, phone)
+        return own
+
+    async def _own_user(self, client: Any, phone: str) -> tuple[bool, int | None]:
+        """Whether the session is of ``phone``, and its user id (None when Telegram gave none)."""
         users = await self._call(client, functions.users.GetUsersRequest([types.InputUserSelf()]))
         me = users[0] if users else None
         if me is None or isinstance(me, types.UserEmpty):
             raise errors.AuthKeyUnregisteredError(request=None)
+        user_id = getattr(me, "id", None)
+        return self._same_phone(me, phone), user_id if isinstance(user_id, int) else None
+
+    def _same_phone(self, me: Any, phone: str) -> bool:
         theirs = getattr(me, "phone", None)
         if not theirs:
             log.warning("Telegram did not tell the phone of a session of %s; not comparing", phone)
