@@ -88,6 +88,7 @@ class SessionData:
             raise InvalidInput(f"data-centre id {self.dc_id} is out of range", field="session")
         if not 0 < self.port < 65536:
             raise InvalidInput(f"port {self.port} is out of range", field="session")
+        object.__setattr__(self, "address", _server_address(self.address))
 
     def identity(self) -> str:
         """What makes two texts one session: the auth key (to be passed through a keyed fingerprint)."""
@@ -142,15 +143,26 @@ def _b64(body: str) -> bytes | None:
         return None
 
 
-def _plausible_ip(packed: bytes) -> str | None:
-    ip = ipaddress.ip_address(packed)
-    if ip.is_loopback or ip.is_private:
-        return ip.compressed  # private MTProto servers and local test servers
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved or ip.is_link_local:
-        return None
-    if isinstance(ip, ipaddress.IPv4Address) and packed[0] == 0:
-        return None
+def _server_address(address: str) -> str:
+    """``address`` as a server's address: an IP address in its compressed form, or a DNS host name.
+
+    An IP address whose first byte is zero (``0.x.x.x``, ``::/8`` with ``::`` and ``::1``) is no server's. Refusing
+    it is also what keeps the layouts apart: a GramJS string read as Telethon's, or the other way round, yields
+    exactly such an address (GramJS's 16-bit address length stands where the IP's first bytes are)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        if _HOST_NAME.fullmatch(address):
+            return address
+        raise InvalidInput(
+            "a session's server address is neither an IP address nor a host name", field="session"
+        ) from None
+    if ip.packed[0] == 0:
+        raise InvalidInput("a session's server address is not a server's (it starts with a zero byte)", field="session")
     return ip.compressed
+
+
+_HOST_NAME = re.compile(r"(?=.{4,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 
 
 def _read_telethon(text: str) -> ParsedSession | None:
@@ -163,14 +175,8 @@ def _read_telethon(text: str) -> ParsedSession | None:
     if layout is None:
         return None
     dc_id, packed, port, key = struct.unpack(layout, raw)
-    address = _plausible_ip(packed)
-    if address is None:
-        return None
-    data = _data(dc_id, address, port, key)
+    data = _data(dc_id, ipaddress.ip_address(packed).compressed, port, key)
     return None if data is None else ParsedSession(data, SessionFormat.TELETHON)
-
-
-_HOST = re.compile(r"[A-Za-z0-9.:-]+")
 
 
 def _read_gramjs(text: str) -> ParsedSession | None:
@@ -185,8 +191,6 @@ def _read_gramjs(text: str) -> ParsedSession | None:
     try:
         address = raw[3 : 3 + length].decode("ascii")
     except UnicodeDecodeError:
-        return None
-    if not _HOST.fullmatch(address):
         return None
     (port,) = struct.unpack_from(">H", raw, 3 + length)
     key = raw[5 + length :]
