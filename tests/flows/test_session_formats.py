@@ -10,15 +10,19 @@ from datetime import timedelta
 import pytest
 from telethon.sessions import StringSession
 
-from tests.flows.conftest import PHONE, MakeFactory
+from tests.flows.conftest import PHONE, MakeFactory, no_sleep
 from tests.interop.gramjs import Spec, load_gramjs, make_gramjs
 from tests.interop.pyrogram_lib import load_pyrogram
+from tgsessions.adapters.cache.memory import MemoryVerdictCache
+from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
+from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.errors import FormatUnavailable, UnknownSessionFormat
 from tgsessions.domain.model import Origin, Role, Session
 from tgsessions.domain.ports import Cipher, Database
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import SessionFormat, parse
+from tgsessions.service.factory import SessionFactory
 from tgsessions.service.session_strings import session_id_of
 from tgsessions.testing.clock import FakeClock
 
@@ -95,10 +99,12 @@ async def _plant(database: Database, cipher: Cipher, clock: FakeClock, text: str
 
 
 async def test_an_unreadable_string_is_quarantined_and_kept_through_fetch_cleanup_and_maintenance(
-    make_factory: MakeFactory, world: SimulatedTelegram, database: Database, cipher: Cipher, clock: FakeClock
+    world: SimulatedTelegram, database: Database, cipher: Cipher, clock: FakeClock, cache: MemoryVerdictCache
 ) -> None:
     world.add_account(PHONE)
-    factory = make_factory()
+    metrics = PrometheusMetrics(cache)
+    factory = SessionFactory(db=database, gateway=SimulatedTelegramGateway(world), cache=cache, cipher=cipher,
+                             clock=clock, sleep=no_sleep, metrics=metrics)  # fmt: skip
     await factory.add_account(PHONE, keeper=world.create_session(PHONE, age=timedelta(days=30)))
     unreadable = "1" + "A" * 120  # not a session in any layout
     await _plant(database, cipher, clock, unreadable, Role.PRIMARY)
@@ -106,10 +112,17 @@ async def test_an_unreadable_string_is_quarantined_and_kept_through_fetch_cleanu
     result = await factory.fetch_one(PHONE)
     assert result.how == "promoted"
     await factory.cleanup_sessions(PHONE, 0)
-    await factory.run_maintenance(actor="test")
+    report = await factory.run_maintenance(actor="test")
+    status = await factory.session_status(PHONE)
+    await factory.aclose()
     [kept] = [s for s in await stored_sessions(database, PHONE) if s.session_id == cipher.fingerprint(unreadable)]
     assert kept.role is Role.QUARANTINED and kept.string == Secret(unreadable)
     assert "quarantined" in [e.action.value for e in (await factory.history(PHONE)).events]
+    assert report.quarantined == 1 and status.quarantined == 1
+    exposition = (await metrics.exposition())[0].decode()
+    assert 'tgs_quarantines_total{reason="malformed_session"} 1.0' in exposition
+    assert "tgs_sessions_in_quarantine 1.0" in exposition
+    assert unreadable not in exposition
 
 
 async def test_rows_stored_verbatim_by_0_1_work_and_are_repaired_once(

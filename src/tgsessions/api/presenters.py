@@ -90,6 +90,7 @@ def status_out(report: StatusReport) -> StatusOut:
         state=report.state,
         is_main_session_active=report.primary_alive,
         total_old_sessions=report.total_backups,
+        quarantined=report.quarantined,
         last_checked=report.last_checked,
         health_metrics=HealthMetrics(
             active_old_sessions=report.live_backups,

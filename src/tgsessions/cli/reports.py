@@ -49,6 +49,7 @@ def show_status(status: StatusReport, *, as_json: bool, backups: list[SessionInf
             f"{status.keeper.session_id} ({status.keeper.verdict or 'not checked'})" if status.keeper else "none",
         ),
         ("backups live/total", f"{status.live_backups}/{status.total_backups}"),
+        ("quarantined", status.quarantined),
         ("reliability", f"{status.reliability_level} ({status.reliability_score:.2f})"),
         ("login attempts left", status.login_attempts_left),
         ("last checked", when(status.last_checked)),
@@ -81,7 +82,8 @@ def show_maintenance(run: MaintenanceRun, *, as_json: bool) -> None:
         print_json(run)
         return
     report = run.report
-    counts = ("accounts", "healthy", "promoted", "minted", "retired", "revoked", "unrecoverable", "banned", "skipped")
+    counts = ("accounts", "healthy", "promoted", "minted", "retired", "revoked", "unrecoverable", "banned", "skipped",
+              "quarantined")  # fmt: skip
     facts: list[tuple[str, object]] = [("run", run.id), *((name, report.get(name, 0)) for name in counts)]
     errors = report.get("errors") or {}
     assert isinstance(errors, dict)

@@ -31,6 +31,14 @@ class Metrics(Protocol):
 
     def maintenance_progress(self, done: int, total: int) -> None: ...
 
+    def quarantined(self, reason: str) -> None:
+        """A session was quarantined (kept, not handed out) for a reason of ours: malformed_session, phone_mismatch."""
+        ...
+
+    def sessions_in_quarantine(self, count: int) -> None:
+        """How many sessions wait in quarantine for an operator, as the last full maintenance run counted."""
+        ...
+
 
 class NoMetrics:
     """Metrics that go nowhere (the Python API's default)."""
@@ -63,4 +71,10 @@ class NoMetrics:
         return None
 
     def maintenance_progress(self, done: int, total: int) -> None:
+        return None
+
+    def quarantined(self, reason: str) -> None:
+        return None
+
+    def sessions_in_quarantine(self, count: int) -> None:
         return None

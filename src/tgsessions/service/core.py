@@ -110,6 +110,9 @@ class FactoryCore:
         if work.has_changes:
             await work.flush(self.db, hold.lease, now=self.clock.now(), release=True)
             hold.released = True
+        for reason in work.quarantine_reasons:
+            self.metrics.quarantined(reason)
+        work.quarantine_reasons.clear()
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro, name=name)

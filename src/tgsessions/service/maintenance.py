@@ -62,6 +62,8 @@ async def run_maintenance(
                 if inspect.isawaitable(pending):
                     await pending
     report.finished_at = core.clock.now()
+    if after_id is None:  # a run over every account: its count is the whole quarantine
+        core.metrics.sessions_in_quarantine(report.quarantined)
     return report
 
 
@@ -100,6 +102,7 @@ async def _maintain(
         report.errors[phone] = f"{exc.code}: {exc.message}"
     finally:
         report.retired += sum(w.retired_dead for w in seen)
+        report.quarantined += sum(len(w.quarantined) for w in seen)
 
 
 async def _keep_alive(core: FactoryCore, work: AccountWork) -> int:
@@ -110,7 +113,9 @@ async def _keep_alive(core: FactoryCore, work: AccountWork) -> int:
     stale_before = core.clock.now() - core.options.maintenance.keepalive
     asked = 0
     for session in list(work.sessions):
-        if session.string is None or (session.verdict_at is not None and session.verdict_at > stale_before):
+        if not session.role.usable or session.string is None:
+            continue  # quarantined: left alone until an operator acts
+        if session.verdict_at is not None and session.verdict_at > stale_before:
             continue
         await core.recovery.check(work, session, use_cache=False)
         asked += 1

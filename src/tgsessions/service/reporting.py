@@ -52,6 +52,7 @@ async def session_status(core: FactoryCore, phone: object, *, actor: str) -> Sta
             keeper=core.info(work.keeper) if work.keeper else None,
             live_backups=live,
             total_backups=len(backups),
+            quarantined=len(work.quarantined),
             reliability_score=score.score,
             reliability_level=score.level,
             login_attempts_left=left,

@@ -65,6 +65,7 @@ class StatusReport:
     keeper: SessionInfo | None
     live_backups: int
     total_backups: int
+    quarantined: int  # sessions kept but not handed out (unreadable, another phone's) until an operator acts
     reliability_score: float
     reliability_level: str
     login_attempts_left: int
@@ -105,6 +106,7 @@ class MaintenanceReport:
     banned: int = 0
     skipped: int = 0
     kept_alive: int = 0  # sessions reconnected because Telegram had not seen them for the keep-alive period
+    quarantined: int = 0  # sessions held in quarantine (kept, not handed out) in the accounts seen: for an operator
     errors: dict[str, str] = field(default_factory=dict)  # phone -> error code and message
     # phone -> authorizations Telegram lists for the account beyond the live sessions the service holds
     # (the owner's phone, another program, a leak): for a human to look at

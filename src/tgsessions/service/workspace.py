@@ -24,6 +24,7 @@ class AccountWork:
     actor: str
     account_dirty: bool = False
     retired_dead: int = 0  # sessions retired because Telegram said they are dead (not revoked by us)
+    quarantine_reasons: list[str] = field(default_factory=list)  # why sessions were quarantined in this work
     _dirty: dict[str, Session] = field(default_factory=dict)
     _new: list[Session] = field(default_factory=list)
     _events: list[Event] = field(default_factory=list)
@@ -60,6 +61,10 @@ class AccountWork:
         return found[0] if found else None
 
     @property
+    def quarantined(self) -> list[Session]:
+        return self.role(Role.QUARANTINED)
+
+    @property
     def backups(self) -> list[Session]:
         return newest_first(self.role(Role.BACKUP))
 
@@ -92,8 +97,9 @@ class AccountWork:
         self.event(Action.RETIRED, now, session=session, reason=reason)
 
     def quarantine(self, session: Session, now: datetime, reason: str) -> None:
+        """Keep the session (and its string) but never use it again until an operator acts."""
         session.quarantine(now)
-        self.sessions.remove(session)
+        self.quarantine_reasons.append(reason)
         self.touch(session)
         self.event(Action.QUARANTINED, now, session=session, reason=reason)
 

@@ -62,6 +62,11 @@ class PrometheusMetrics:
                                   ["kind", "outcome"], buckets=LATENCY_BUCKETS, registry=r)  # fmt: skip
         self._done = Gauge("tgs_maintenance_done", "Accounts done in the current maintenance run", registry=r)
         self._total = Gauge("tgs_maintenance_total", "Accounts in the current maintenance run", registry=r)
+        self._quarantines = Counter("tgs_quarantines", "Sessions quarantined (kept, not handed out), by reason",
+                                    ["reason"], registry=r)  # fmt: skip
+        self._in_quarantine = Gauge("tgs_sessions_in_quarantine",
+                                    "Sessions waiting in quarantine for an operator (last maintenance run)",
+                                    registry=r)  # fmt: skip
 
     def fetched(self, how: str) -> None:
         self._fetches.labels(how=how).inc()
@@ -93,6 +98,12 @@ class PrometheusMetrics:
     def maintenance_progress(self, done: int, total: int) -> None:
         self._done.set(done)
         self._total.set(total)
+
+    def quarantined(self, reason: str) -> None:
+        self._quarantines.labels(reason=reason).inc()
+
+    def sessions_in_quarantine(self, count: int) -> None:
+        self._in_quarantine.set(count)
 
     async def exposition(self) -> tuple[bytes, str]:
         """The text format, with the verdict cache's statistics read now."""

@@ -33,6 +33,10 @@ class StatusOut(CamelModel):
     state: str = Field(description="active, unrecoverable, banned or deactivated.")
     is_main_session_active: bool | None = Field(description="The primary, checked now; null if Telegram cannot tell.")
     total_old_sessions: int = Field(description="Backups stored.")
+    quarantined: int = Field(
+        description="Sessions kept but not handed out (a string that cannot be read, another phone's session) until "
+        "an operator acts: see `tgsessions repair-sessions` and the history."
+    )
     last_checked: datetime | None
     health_metrics: HealthMetrics
     keeper: KeeperState
