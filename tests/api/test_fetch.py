@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+from telethon.sessions import StringSession
+
 from tests.api.conftest import OTHER, PHONE, Api, AuditFailingDatabase, build_services, fast_options, running_api
+from tests.interop.gramjs import Loaded, load_gramjs
+from tests.interop.pyrogram_lib import load_pyrogram
+from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway, simulated_user_id
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.access import Scope
 from tgsessions.domain.policies import LoginBudget
-from tgsessions.domain.ports import Cipher, Database
+from tgsessions.domain.ports import Cipher, Database, SessionAccess
+from tgsessions.domain.verdict import Verdict
 from tgsessions.testing.clock import FakeClock
 
 FETCH = f"/archived-clients/fetch/{PHONE}"
@@ -154,3 +163,43 @@ async def test_batch_fetch_bounds(api: Api) -> None:
         assert response.status_code == 422
         assert response.json()["error"] == "validation_error"
         assert response.json()["details"][0]["field"] == "body.mobiles"
+
+
+async def test_fetch_in_each_layout_reads_back_in_its_library(api: Api) -> None:
+    seeded = await api.seed()
+    telethon_key = StringSession(seeded.primary.reveal()).auth_key.key
+    answers = {}
+    for fmt in ("telethon", "gramjs", "pyrogram"):
+        response = await api.client.get(FETCH, params={"format": fmt}, headers=api.auth())
+        assert response.status_code == 200, response.text
+        assert response.json()["format"] == fmt
+        answers[fmt] = response.json()["session"]
+    default = (await api.client.get(FETCH, headers=api.auth())).json()
+    assert default["format"] == "telethon" and default["session"] == seeded.primary.reveal()
+    assert StringSession(answers["telethon"]).auth_key.key == telethon_key
+    [gram] = load_gramjs([answers["gramjs"]])
+    assert isinstance(gram, Loaded) and gram.auth_key == telethon_key
+    pyro = await load_pyrogram(answers["pyrogram"])
+    assert pyro.auth_key == telethon_key and pyro.user_id == simulated_user_id(PHONE)
+    bad = await api.client.get(FETCH, params={"format": "telethon-file"}, headers=api.auth())
+    assert bad.status_code == 422 and "format" in bad.text
+
+
+async def test_pyrogram_output_is_409_while_the_user_id_is_unknown(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verdict without the account's own user (as an older version cached it) leaves Pyrogram unavailable."""
+    await api.seed()
+    alive = SimulatedTelegramGateway.validate
+
+    async def without_user(self: SimulatedTelegramGateway, access: SessionAccess) -> Verdict:
+        return dataclasses.replace(await alive(self, access), user_id=None)
+
+    monkeypatch.setattr(SimulatedTelegramGateway, "validate", without_user)
+    response = await api.client.get(FETCH, params={"format": "pyrogram"}, headers=api.auth())
+    assert response.status_code == 409
+    assert response.json()["error"] == "format_unavailable" and "user id" in response.json()["message"]
+    batch = await api.client.post(
+        "/archived-clients/batch-fetch", params={"format": "pyrogram"}, json={"mobiles": [PHONE]}, headers=api.auth()
+    )
+    [item] = batch.json()["results"]
+    assert item["session"] is None and item["error"]["error"] == "format_unavailable"
+    assert (await api.client.get(FETCH, params={"format": "gramjs"}, headers=api.auth())).status_code == 200

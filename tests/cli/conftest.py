@@ -4,7 +4,6 @@ simulated Telegram. The simulated world is saved in the data directory, so one c
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from tests.support.cli_env import clean_cli_environment
 from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
 from tgsessions.bootstrap import SIMULATED_STATE, open_runtime, seed_demo_accounts
 from tgsessions.cli.main import app
@@ -24,13 +24,7 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A clean environment: no TGS_* variable from outside, no .env, the simulated backend chosen."""
-    for name in list(os.environ):
-        if name.startswith("TGS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TGS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TGS_TELEGRAM_BACKEND", "simulated")
-    return tmp_path / "data"
+    return clean_cli_environment(tmp_path, monkeypatch)
 
 
 @pytest.fixture

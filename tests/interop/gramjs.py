@@ -21,7 +21,8 @@ _TIMEOUT_S = 300.0
 
 @dataclass(frozen=True)
 class Spec:
-    """What GramJS is asked to save: its StringSession holds one DC, its address and port, and the auth key."""
+    """What a GramJS StringSession holds: one DC, its address and port, and the auth key. What GramJS is asked to
+    save, and (as :data:`Loaded`) what it read back from a string."""
 
     dc_id: int
     address: str
@@ -29,14 +30,7 @@ class Spec:
     auth_key: bytes = field(repr=False)
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """What GramJS read back from a string (the same fields as Spec)."""
-
-    dc_id: int
-    address: str
-    port: int
-    auth_key: bytes = field(repr=False)
+Loaded = Spec
 
 
 def node_dir() -> Path:

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import itertools
 import json
-import os
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from typer.testing import CliRunner
 
 from tests.interop.gramjs import Loaded, Spec, load_gramjs, make_gramjs
 from tests.interop.pyrogram_lib import load_pyrogram
+from tests.support.cli_env import clean_cli_environment
 from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
 from tgsessions.api.app import create_app
 from tgsessions.bootstrap import Runtime, open_runtime
@@ -132,14 +132,9 @@ def same_as_telethon_read(strings: list[str], expected: dict[str, Spec]) -> int:
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("TGS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TGS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TGS_TELEGRAM_BACKEND", "simulated")
+    data = clean_cli_environment(tmp_path, monkeypatch)
     monkeypatch.setenv("TGS_RATE_LIMIT_PER_MINUTE", "0")  # thousands of requests in a few seconds
-    return tmp_path / "data"
+    return data
 
 
 def cli(*args: str, stdin: str | None = None) -> Result:

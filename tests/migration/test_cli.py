@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,13 @@ from typer.testing import CliRunner
 
 from tests.migration import generator as g
 from tests.migration.conftest import ExportFiles
+from tests.support.cli_env import clean_cli_environment
 from tgsessions.cli.main import app
 
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in list(os.environ):
-        if name.startswith("TGS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TGS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TGS_TELEGRAM_BACKEND", "simulated")
+    clean_cli_environment(tmp_path, monkeypatch)
     return CliRunner()
 
 
