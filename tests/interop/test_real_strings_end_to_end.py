@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -28,12 +29,15 @@ from typer.testing import CliRunner
 from tests.interop.gramjs import Loaded, Spec, load_gramjs, make_gramjs
 from tests.interop.pyrogram_lib import load_pyrogram
 from tests.support.cli_env import clean_cli_environment
+from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
 from tgsessions.api.app import create_app
-from tgsessions.bootstrap import Runtime, open_runtime
+from tgsessions.bootstrap import Runtime, load_keys, open_runtime
 from tgsessions.cli.main import app as cli_app
 from tgsessions.config import Settings
 from tgsessions.domain.access import ALL_SCOPES
+from tgsessions.domain.model import Account, ClientIdentity, Origin, Role, Session
+from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import PRODUCTION_DCS, TEST_DCS
 from tgsessions.service.services import Services
 
@@ -304,3 +308,32 @@ def test_accounts_import_of_real_gramjs_strings_survives_export(live_strings: Ma
         assert text not in result.stdout + result.stderr
     clients, _users = exported(tmp_path)
     assert same_as_gramjs_read(load_gramjs(strings_of(clients)), live_strings.by_key()) == COUNT
+
+
+def test_a_database_holding_real_gramjs_text_verbatim_is_repaired(made: Made, data_dir: Path, tmp_path: Path) -> None:
+    """What 0.1 left behind: GramJS text stored as if it were Telethon's, named by the text, with no layout."""
+
+    async def plant() -> None:
+        async with open_runtime(Settings()) as runtime:
+            cipher = AesGcmCipher(load_keys(runtime.settings))
+            now = datetime.now(UTC)
+            async with runtime.database.unit_of_work() as uow:
+                for record, group in enumerate(chunks(made.strings, PER_RECORD)):
+                    account = await uow.accounts.add_account(Account(phone(record), ClientIdentity(), now, now))
+                    assert account.id is not None
+                    for n, text in enumerate(group):
+                        role = Role.PRIMARY if n == 0 else Role.BACKUP
+                        await uow.accounts.add_session(Session(cipher.fingerprint(text), account.id, role,
+                                                               Origin.IMPORTED, account.identity, now, now,
+                                                               string=Secret(text)))  # fmt: skip
+                await uow.commit()
+
+    asyncio.run(plant())
+    report = json.loads(cli("repair-sessions", "--json").stdout)
+    assert report["converted"] == {"gramjs": COUNT} and report["unreadable"] == 0
+    again = json.loads(cli("repair-sessions", "--json").stdout)
+    assert again["converted"] == {} and again["sessions_seen"] == 0
+    clients, _users = exported(tmp_path)
+    assert sorted(strings_of(clients)) == sorted(made.strings)  # handed back as they came: GramJS's own text
+    telethon, _ = exported(tmp_path, "--session-format", "telethon")
+    assert same_as_telethon_read(strings_of(telethon), made.by_key()) == COUNT
