@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address the HTTP server listens on")
     port: int = Field(8080, ge=1, le=65535, description="port the HTTP server listens on")
     rate_limit_per_minute: int = Field(600, ge=0, description="requests per API key per minute (0: unlimited)")
+    api_compat: Literal["native", "original"] = Field(
+        "native", description="HTTP API profile: native (tgsessions' own) or original (the replaced NestJS service's)"
+    )
 
     log_format: Literal["json", "console", "auto"] = Field(
         "auto", description="json (production), console (readable), auto: console on a terminal, else json"

@@ -14,7 +14,7 @@ from tgsessions.adapters.sql.engine import create_engine
 from tgsessions.adapters.sql.migrate import current_revision, downgrade, head_revision, is_current, upgrade
 from tgsessions.adapters.sql.tables import metadata
 
-TABLES = {"accounts", "sessions", "events", "leases", "api_keys", "maintenance_runs"}
+TABLES = {"accounts", "sessions", "events", "leases", "api_keys", "maintenance_runs", "account_deletions"}
 TABLES_0001 = {"accounts", "sessions", "events", "leases"}
 
 
@@ -67,7 +67,7 @@ async def test_stairway_up_down_up(empty_url):
 
     await upgrade(empty_url)
     assert await table_names(empty_url) >= TABLES
-    assert await current_revision(empty_url) == head_revision() == "0004"
+    assert await current_revision(empty_url) == head_revision() == "0005"
     assert await is_current(empty_url)
 
     await downgrade(empty_url, "base")
@@ -78,7 +78,7 @@ async def test_stairway_up_down_up(empty_url):
     assert await table_names(empty_url) >= TABLES
     assert await is_current(empty_url)
     await upgrade(empty_url)  # idempotent at head
-    assert await current_revision(empty_url) == "0004"
+    assert await current_revision(empty_url) == "0005"
 
 
 async def test_stairway_one_revision_at_a_time(empty_url):
@@ -87,7 +87,7 @@ async def test_stairway_one_revision_at_a_time(empty_url):
     assert not ({"api_keys", "maintenance_runs"} & await table_names(empty_url))
 
     await upgrade(empty_url, "0002")
-    assert await table_names(empty_url) >= TABLES
+    assert await table_names(empty_url) >= TABLES - {"account_deletions"}
     assert await current_revision(empty_url) == "0002"
 
     await upgrade(empty_url, "0003")
@@ -101,6 +101,11 @@ async def test_stairway_one_revision_at_a_time(empty_url):
     assert names >= TABLES_0001
     assert not ({"api_keys", "maintenance_runs"} & names)
     assert await current_revision(empty_url) == "0001"
+
+    await upgrade(empty_url, "0005")
+    assert "account_deletions" in await table_names(empty_url)
+    await downgrade(empty_url, "0004")
+    assert "account_deletions" not in await table_names(empty_url)
 
     await upgrade(empty_url)
     assert await schema_drift(empty_url) == []

@@ -28,8 +28,9 @@ SECRET_VALUES = [
     re.compile(r"\btgs_[0-9a-f]{12}_[A-Za-z0-9_-]{43}"),  # our API keys
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),  # authorization headers
     re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',]+"),
-    re.compile(r"\b1[A-Za-z0-9_-]{300,}={0,2}"),  # Telethon StringSession strings
-    re.compile(r"[A-Za-z0-9_-]{200,}={0,2}"),  # Pyrogram strings and other long base64 blobs (auth keys)
+    re.compile(r"(apiKey=)[^\s&\"']+"),  # the original profile's query parameter
+    re.compile(r"\b1[A-Za-z0-9+/_-]{300,}={0,2}"),  # Telethon and GramJS StringSession strings
+    re.compile(r"[A-Za-z0-9+/_-]{200,}={0,2}"),  # Pyrogram strings and other long base64 blobs (auth keys)
 ]
 
 

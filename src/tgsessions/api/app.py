@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 
 import tgsessions
+from tgsessions.api.compat import routes as compat_routes
 from tgsessions.api.errors import install_error_handlers
+from tgsessions.api.profiles import ApiProfile
 from tgsessions.api.request_ids import RequestIdMiddleware
 from tgsessions.api.routes import fetch, health, maintenance, metrics, sessions, status
 from tgsessions.service.services import Services
@@ -31,9 +33,18 @@ maintenance state), `admin` (maintenance runs).
 Errors share one shape: `{"error": code, "message": text, "mobile"?: phone, "retryAfter"?: seconds}`.
 """
 
+COMPAT_DESCRIPTION = """\
+The `original` compatibility profile: the replaced NestJS service's `/archived-clients` API, its bodies, status
+codes and answers, over tgsessions (see docs/compat-original.md for where it deliberately differs).
 
-def create_app(open_services: OpenServices) -> FastAPI:
-    """The HTTP API over the services ``open_services()`` yields."""
+Keys are tgsessions' own, sent as `x-api-key: <key>`, `Authorization: Bearer <key>` or `?apiKey=<key>`. Session
+strings only to keys with `sessions:read`, every hand-out audited; each string comes back in the layout it was
+stored in (`?format=telethon|gramjs|pyrogram` overrides). Errors: `{"statusCode", "message", "error"}`.
+"""
+
+
+def create_app(open_services: OpenServices, *, profile: ApiProfile = ApiProfile.NATIVE) -> FastAPI:
+    """The HTTP API over the services ``open_services()`` yields, in ``profile``'s dialect."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,14 +58,20 @@ def create_app(open_services: OpenServices) -> FastAPI:
     app = FastAPI(
         title="tgsessions",
         version=tgsessions.__version__,
-        description=DESCRIPTION,
+        description=COMPAT_DESCRIPTION if profile is ApiProfile.ORIGINAL else DESCRIPTION,
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
     )
+    app.state.profile = profile
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, fetch, sessions, status, maintenance, metrics):
+    for module in (health, metrics):
         app.include_router(module.router)
+    if profile is ApiProfile.ORIGINAL:
+        app.include_router(compat_routes.router)
+    else:
+        for module in (fetch, sessions, status, maintenance):
+            app.include_router(module.router)
     return app

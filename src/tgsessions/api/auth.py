@@ -1,8 +1,10 @@
 """API-key authentication and scope checks, as FastAPI dependencies.
 
-Order: a key in the query string is refused (400: it would end up in access logs); then the key from
-``Authorization: Bearer`` or ``X-API-Key`` is authenticated (401 with ``WWW-Authenticate: Bearer``); then the scope
-is checked (403 naming it); then the key's rate limit is taken (429 with ``Retry-After``).
+Order: a key in the query string is refused (400: it would end up in access logs) — except ``?apiKey=`` under the
+``original`` profile, whose callers send it (access logs never carry the query string, and the redaction step masks
+keys); then the key from ``Authorization: Bearer``, ``X-API-Key`` (or that ``apiKey``) is authenticated (401 with
+``WWW-Authenticate: Bearer``); then the scope is checked (403 naming it); then the key's rate limit is taken (429
+with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,19 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ApiKey, Scope
 from tgsessions.domain.errors import Forbidden, InvalidInput
 from tgsessions.service.services import Services
 
 QUERY_KEY_NAMES: Final = frozenset({"api_key", "apikey", "key", "token", "access_token"})
+COMPAT_QUERY_KEY: Final = "apiKey"  # the replaced service's callers send their key so
+
+
+def profile_of(request: Request) -> ApiProfile:
+    profile: ApiProfile = getattr(request.app.state, "profile", ApiProfile.NATIVE)
+    return profile
+
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
@@ -37,10 +47,12 @@ async def identify(
     header_key: Annotated[str | None, Depends(api_key_header)],
 ) -> ApiKey:
     """The caller's active key (no scope checked, no rate limit taken yet)."""
-    if any(name.lower() in QUERY_KEY_NAMES for name in request.query_params):
+    query_key = request.query_params.get(COMPAT_QUERY_KEY) if profile_of(request) is ApiProfile.ORIGINAL else None
+    allowed = {COMPAT_QUERY_KEY} if query_key is not None else set()
+    if any(name.lower() in QUERY_KEY_NAMES and name not in allowed for name in request.query_params):
         raise InvalidInput("API keys are not accepted in the query string (it ends up in logs): send the key in a "
                            "header, 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", field="query")  # fmt: skip
-    presented = credentials.credentials if credentials is not None else header_key
+    presented = credentials.credentials if credentials is not None else header_key or query_key
     return await services.keys.authenticate(presented)
 
 

@@ -1,7 +1,10 @@
 """One table from domain error to HTTP status, and the handlers that render every error in one JSON shape.
 
 Every error body reads ``{"error": code, "message": text, "mobile"?: phone, "retryAfter"?: seconds}``; request
-validation adds ``details`` (field paths and messages only: the rejected input is never echoed, since it may be a
+validation adds ``details``. Under the ``original`` profile the shape is the replaced NestJS service's,
+``{"statusCode": status, "message": text or [texts], "error": "NotFoundException"}``, and request validation (and
+a session string refused at the door) is 400 with one message per field, as its ValidationPipe answered. Request
+validation (field paths and messages only: the rejected input is never echoed, since it may be a
 session string or a password). Anything unexpected becomes a bare 500 with nothing taken from the exception.
 """
 
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.errors import (
     AccountExists,
     AccountUnavailable,
@@ -84,6 +88,36 @@ HTTP_CODES: Final = {
 }
 
 
+NEST_ERRORS: Final = {
+    400: "BadRequestException",
+    401: "UnauthorizedException",
+    403: "ForbiddenException",
+    404: "NotFoundException",
+    405: "MethodNotAllowedException",
+    406: "NotAcceptableException",
+    408: "RequestTimeoutException",
+    409: "ConflictException",
+    413: "PayloadTooLargeException",
+    415: "UnsupportedMediaTypeException",
+    422: "UnprocessableEntityException",
+    429: "ThrottlerException",
+    500: "InternalServerErrorException",
+    503: "ServiceUnavailableException",
+}
+
+
+def nest_body(status: int, message: str | list[str], **extra: Any) -> dict[str, Any]:
+    """An error as the replaced NestJS service wrote it (its ExceptionsFilter)."""
+    body: dict[str, Any] = {"statusCode": status, "message": message, "error": NEST_ERRORS.get(status, "HttpException")}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def _original(app: Any) -> bool:
+    state = getattr(app, "state", None)
+    return getattr(state, "profile", ApiProfile.NATIVE) is ApiProfile.ORIGINAL
+
+
 def status_for(exc: TgSessionsError) -> int:
     """The HTTP status of a domain error; 500 for one the table does not know."""
     if isinstance(exc, MintFailed) and exc.transient:
@@ -108,11 +142,13 @@ def error_body(code: str, message: str, *, mobile: str | None = None, **extra: A
     return body
 
 
-def domain_error_response(exc: TgSessionsError) -> JSONResponse:
+def domain_error_response(exc: TgSessionsError, *, original: bool = False) -> JSONResponse:
     status = status_for(exc)
     if status == 500:
         log.error("unmapped domain error %s", type(exc).__name__)
-        return JSONResponse(INTERNAL_ERROR, status_code=500)
+        return JSONResponse(nest_body(500, "Internal server error") if original else INTERNAL_ERROR, status_code=500)
+    if original and status == 422:
+        status = 400  # a string refused at the door: the original's ValidationPipe answered 400
     headers: dict[str, str] = {}
     retry_after = None
     if isinstance(exc, RetryLater):
@@ -120,7 +156,10 @@ def domain_error_response(exc: TgSessionsError) -> JSONResponse:
         headers["Retry-After"] = str(retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    body = error_body(exc.code, exc.message, mobile=exc.phone, retryAfter=retry_after)
+    if original:
+        body = nest_body(status, exc.message, code=exc.code, retryAfter=retry_after)
+    else:
+        body = error_body(exc.code, exc.message, mobile=exc.phone, retryAfter=retry_after)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -134,14 +173,17 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
             for err in exc.errors()]  # fmt: skip
 
 
-async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TgSessionsError)
-    return domain_error_response(exc)
+    return domain_error_response(exc, original=_original(request.app))
 
 
-async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = validation_details(exc)
+    if _original(request.app):
+        messages = [f"{d['field']}: {d['message']}" for d in details] or ["request validation failed"]
+        return JSONResponse(nest_body(400, messages, code="validation_error"), status_code=400)
     first = details[0] if details else {"field": "request", "message": "invalid"}
     message = f"request validation failed at {first['field']}: {first['message']}"
     if len(details) > 1:
@@ -149,13 +191,14 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return JSONResponse(error_body("validation_error", message, details=details), status_code=422)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "no such route"
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+    body = nest_body(exc.status_code, message) if _original(request.app) else error_body(code, message)
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -191,4 +234,5 @@ class InternalErrorMiddleware:
             log.error("unexpected %s in %s %s\n%s", type(exc).__name__, scope.get("method"), scope.get("path"), frames)
             if started:
                 raise
-            await JSONResponse(INTERNAL_ERROR, status_code=500)(scope, receive, send)
+            body = nest_body(500, "Internal server error") if _original(scope.get("app")) else INTERNAL_ERROR
+            await JSONResponse(body, status_code=500)(scope, receive, send)

@@ -19,6 +19,11 @@ from tgsessions.config import Settings
 from tgsessions.service.services import Services
 
 
+class CompatChoice(StrEnum):
+    NATIVE = "native"
+    ORIGINAL = "original"
+
+
 class TelegramChoice(StrEnum):
     simulated = "simulated"
     telethon = "telethon"
@@ -45,6 +50,8 @@ def announce(settings: Settings, host: str, port: int, seeded: list[str], admin_
         "telegram: simulated (no real account is used)" if backend == "simulated" else f"telegram: {backend}",
         f"database: {describe_database(settings.effective_database_url())}",
     ]
+    if settings.api_compat == "original":
+        lines.append("api: original (the replaced service's /archived-clients API)")
     if seeded:
         lines.append(f"demo accounts: {', '.join(seeded)}")
     if admin_key is not None:
@@ -58,6 +65,7 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
     check_backend(settings)  # refuse before anything is imported or created
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     from tgsessions.api.app import create_app  # lazily: the API (and FastAPI) only for serve
+    from tgsessions.api.profiles import ApiProfile
 
     async with open_runtime(settings) as runtime:
         seeded = await seed_demo_accounts(runtime) if runtime.simulated is not None else []
@@ -68,7 +76,7 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
         async def open_services() -> AsyncIterator[Services]:
             yield runtime.services  # already open; the runtime closes them when serving stops
 
-        app = create_app(open_services)
+        app = create_app(open_services, profile=ApiProfile(settings.api_compat))
         config = uvicorn.Config(
             app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on", log_config=None
         )
@@ -89,6 +97,10 @@ def serve(
         TelegramChoice | None,
         typer.Option("--telegram", help="Telegram backend (default: TGS_TELEGRAM_BACKEND; one must be chosen)."),
     ] = None,
+    compat: Annotated[
+        CompatChoice | None,
+        typer.Option("--compat", help="API profile: native, or original (the replaced service's; TGS_API_COMPAT)."),
+    ] = None,
 ) -> None:
     """Run the HTTP API (migrates the embedded SQLite default; seeds demo accounts when simulated).
 
@@ -98,7 +110,8 @@ def serve(
     """
 
     async def work() -> None:
-        settings = load_settings(host=host, port=port, telegram_backend=telegram.value if telegram else None)
+        settings = load_settings(host=host, port=port, telegram_backend=telegram.value if telegram else None,
+                                 api_compat=compat.value if compat else None)  # fmt: skip
         await serve_until_stopped(settings, settings.host, settings.port)
 
     run_async(work())

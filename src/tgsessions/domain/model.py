@@ -166,3 +166,16 @@ class Event:
     reason: str | None = None
     detail: dict[str, str | int | float | bool | None] = field(default_factory=dict)
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDeletion:
+    """What stays when an operator deletes an account: who, when, and which sessions went away (ids only), and
+    which of them were terminated at Telegram first."""
+
+    phone: str
+    account_id: int
+    at: datetime
+    actor: str
+    session_ids: tuple[str, ...]
+    revoked: tuple[str, ...]

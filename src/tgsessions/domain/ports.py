@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from tgsessions.domain.access import ApiKey
-from tgsessions.domain.model import Account, Action, ClientIdentity, Event, Proxy, Session
+from tgsessions.domain.model import Account, AccountDeletion, Action, ClientIdentity, Event, Proxy, Session
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.verdict import Verdict, VerdictKind
@@ -153,6 +153,10 @@ class AccountRepository(Protocol):
 
     async def sessions_by_id(self, session_ids: Sequence[str]) -> list[Session]:
         """The stored sessions (of any account, retired ones included) among these fingerprints, in no order."""
+        ...
+
+    async def delete_account(self, deletion: AccountDeletion) -> None:
+        """Delete the account, its sessions and its events, and keep ``deletion`` as the record that it was."""
         ...
 
     async def add_accounts(self, accounts: Sequence[Account]) -> None:

@@ -9,17 +9,21 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from tgsessions.domain.metrics import Metrics
 from tgsessions.domain.model import ClientIdentity, Origin, Proxy, Role
+from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service import accounts, fetching, maintenance, reporting, session_repair
+from tgsessions.service import accounts, deletion, fetching, maintenance, records, reporting, session_repair
 from tgsessions.service.accounts import AddedAccount
 from tgsessions.service.core import FactoryCore
+from tgsessions.service.deletion import DeletedAccount
 from tgsessions.service.maintenance import Progress
 from tgsessions.service.options import FactoryOptions
+from tgsessions.service.records import AccountRecord
 from tgsessions.service.results import (
     AccountSummary,
     BatchItem,
@@ -129,6 +133,30 @@ class SessionFactory:
     async def history(self, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
         return await reporting.history(self._core, phone, limit=limit, before=before)
 
+    async def records(
+        self, phones: Sequence[object] | None = None, *, with_strings: bool = False, fmt: SessionFormat | None = None,
+        actor: str = DEFAULT_ACTOR, via: str = "record",
+    ) -> list[AccountRecord]:  # fmt: skip
+        """Whole records of ``phones`` (stored ones, in order) or of every account; strings only ``with_strings``
+        (then audited), each in the layout it arrived in unless ``fmt``."""
+        numbers = None if phones is None else [normalise_phone(p) for p in phones]
+        return await records.read_records(self._core, numbers, with_strings=with_strings, fmt=fmt, actor=actor,
+                                          via=via)  # fmt: skip
+
+    async def record(
+        self, phone: object, *, with_strings: bool = False, fmt: SessionFormat | None = None,
+        actor: str = DEFAULT_ACTOR, via: str = "record",
+    ) -> AccountRecord:  # fmt: skip
+        return await records.read_record(self._core, phone, with_strings=with_strings, fmt=fmt, actor=actor, via=via)
+
+    async def delete_account(
+        self, phone: object, *, revoke: bool = False, with_strings: bool = False, fmt: SessionFormat | None = None,
+        actor: str = DEFAULT_ACTOR,
+    ) -> DeletedAccount:  # fmt: skip
+        """Delete the account (with ``revoke``: its sessions terminated at Telegram first); see deletion.py."""
+        return await deletion.delete_account(self._core, phone, revoke=revoke, with_strings=with_strings, fmt=fmt,
+                                             actor=actor)  # fmt: skip
+
     async def cache_stats(self) -> CacheStats:
         return await reporting.cache_stats(self._core)
 
@@ -150,6 +178,10 @@ class SessionFactory:
         """Start a maintenance run in the background (one at a time across instances, paced, resumable); returns it,
         running. ``watch(done, total, phone)`` follows its progress."""
         return await self._runner.start(actor, watch=watch)
+
+    def now(self) -> datetime:
+        """The factory's clock (the API's answers use it, so a test clock governs them too)."""
+        return self._core.clock.now()
 
     @property
     def instance(self) -> str:

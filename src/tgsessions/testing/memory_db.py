@@ -28,7 +28,7 @@ from typing import Self
 
 from tgsessions.domain.access import ApiKey
 from tgsessions.domain.errors import AccountExists, ConcurrentModification, InvalidInput
-from tgsessions.domain.model import Account, Action, Event, Role, Session
+from tgsessions.domain.model import Account, AccountDeletion, Action, Event, Role, Session
 from tgsessions.domain.ports import (
     AccountRepository,
     ApiKeyRepository,
@@ -72,6 +72,7 @@ class _Store:
     event_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     keys: dict[int, ApiKey] = field(default_factory=dict)
     runs: dict[int, MaintenanceRun] = field(default_factory=dict)
+    deletions: list[AccountDeletion] = field(default_factory=list)
     key_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     run_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -87,6 +88,7 @@ class InMemoryAccountRepository:
         self._new_events: list[Event] = []
         self._dirty_accounts: set[int] = set()
         self._dirty_sessions: set[int] = set()
+        self._deletions: list[AccountDeletion] = []
 
     async def get_account(self, phone: str) -> Account | None:
         found = next((a for a in self._accounts.values() if a.phone == phone), None)
@@ -166,6 +168,15 @@ class InMemoryAccountRepository:
         for event in batch:
             await self.append_event(event)
 
+    async def delete_account(self, deletion: AccountDeletion) -> None:
+        self._deletions.append(deletion)
+        self._accounts.pop(deletion.account_id, None)
+        self._dirty_accounts.discard(deletion.account_id)
+        for pk in [pk for pk, s in self._sessions.items() if s.account_id == deletion.account_id]:
+            del self._sessions[pk]
+            self._dirty_sessions.discard(pk)
+        self._new_events = [e for e in self._new_events if e.account_id != deletion.account_id]
+
     async def accounts_by_phone(self, phones: Sequence[str]) -> list[Account]:
         wanted = set(phones)
         return [_account(a) for a in self._accounts.values() if a.phone in wanted]
@@ -233,6 +244,13 @@ class InMemoryAccountRepository:
             store.sessions[session_pk] = self._sessions[session_pk]
         for event in self._new_events:
             store.events[event.id or 0] = event
+        for deletion in self._deletions:
+            store.deletions.append(deletion)
+            store.accounts.pop(deletion.account_id, None)
+            for table in (store.sessions, store.events):
+                for pk in [pk for pk, row in table.items() if row.account_id == deletion.account_id]:
+                    del table[pk]
+        self._deletions.clear()
         self._base_versions.update({i: store.accounts[i].version for i in self._dirty_accounts})
         self._dirty_accounts.clear()
         self._dirty_sessions.clear()

@@ -23,7 +23,18 @@ from sqlalchemy.engine import RowMapping
 
 from tgsessions.domain.access import ApiKey, Scope
 from tgsessions.domain.errors import SecretUnreadable
-from tgsessions.domain.model import Account, AccountState, Action, ClientIdentity, Event, Origin, Proxy, Role, Session
+from tgsessions.domain.model import (
+    Account,
+    AccountDeletion,
+    AccountState,
+    Action,
+    ClientIdentity,
+    Event,
+    Origin,
+    Proxy,
+    Role,
+    Session,
+)
 from tgsessions.domain.ports import Cipher
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
 from tgsessions.domain.secret import Secret
@@ -261,3 +272,14 @@ def _decrypt(cipher: Cipher, blob: bytes, aad: bytes, what: str, phone: str | No
             f"from another row)",
             phone=phone,
         ) from exc
+
+
+def deletion_values(deletion: AccountDeletion) -> dict[str, Any]:
+    return {
+        "account_id": deletion.account_id,
+        "phone": deletion.phone,
+        "at": deletion.at,
+        "actor": deletion.actor,
+        "session_ids": json.dumps(list(deletion.session_ids)),
+        "revoked": json.dumps(list(deletion.revoked)),
+    }

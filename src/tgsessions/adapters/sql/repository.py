@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tgsessions.adapters.sql import mapping
-from tgsessions.adapters.sql.tables import accounts, events, sessions
+from tgsessions.adapters.sql.tables import account_deletions, accounts, events, sessions
 from tgsessions.domain.errors import AccountExists, ConcurrentModification, InvalidInput
-from tgsessions.domain.model import Account, Action, Event, Role, Session
+from tgsessions.domain.model import Account, AccountDeletion, Action, Event, Role, Session
 from tgsessions.domain.ports import Cipher
 from tgsessions.domain.verdict import VerdictKind
 
@@ -192,6 +192,12 @@ class SqlAccountRepository:
             rows = (await self._conn.execute(statement)).mappings().all()
             found += [mapping.session_from_row(row, self._cipher) for row in rows]
         return found
+
+    async def delete_account(self, deletion: AccountDeletion) -> None:
+        await self._conn.execute(insert(account_deletions).values(mapping.deletion_values(deletion)))
+        for table in (events, sessions):
+            await self._conn.execute(delete(table).where(table.c.account_id == deletion.account_id))
+        await self._conn.execute(delete(accounts).where(accounts.c.id == deletion.account_id))
 
     async def add_accounts(self, batch: Sequence[Account]) -> None:
         if not batch:

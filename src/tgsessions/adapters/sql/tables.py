@@ -86,6 +86,19 @@ events = Table(
     Index(None, "account_id", "action", "at"),
 )
 
+account_deletions = Table(
+    "account_deletions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, nullable=False),  # the id the account had (its row is gone)
+    Column("phone", String(32), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("session_ids", Text, nullable=False),  # JSON array of the session_ids that went away
+    Column("revoked", Text, nullable=False),  # JSON array: those terminated at Telegram first
+    Index(None, "phone"),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -1,0 +1,85 @@
+"""Deleting an account (DELETE /archived-clients/{mobile} of the replaced service's API).
+
+Nothing Telegram knows about is left unaccounted for: with ``revoke`` every session whose string the service holds
+is terminated at Telegram first, and each termination is written (retired, ``revoked`` event) before the next
+step; if Telegram cannot terminate one now, nothing is deleted and the call fails (retry it: the ones already
+terminated stay so). Then, in one transaction under the phone's lease, the account, its sessions and its history
+go and an ``account_deletions`` row keeps who deleted it, when, and which session_ids went away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from tgsessions.domain.errors import AccountBanned, TelegramUnavailable, TgSessionsError, UnknownPhone
+from tgsessions.domain.model import AccountDeletion
+from tgsessions.domain.phone import normalise_phone
+from tgsessions.domain.ports import Lease
+from tgsessions.domain.session_codec import SessionFormat
+from tgsessions.service.core import FactoryCore
+from tgsessions.service.records import HISTORY_IN_RECORD, AccountRecord, build_record, handed_out
+from tgsessions.service.workspace import AccountWork
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedAccount:
+    record: AccountRecord  # as it was just before the deletion
+    session_ids: list[str]
+    revoked: list[str]
+
+
+async def delete_account(
+    core: FactoryCore, phone: object, *, revoke: bool, with_strings: bool, fmt: SessionFormat | None, actor: str
+) -> DeletedAccount:
+    number = normalise_phone(phone)
+    async with core.locks.hold(number) as hold:
+        try:
+            work = await AccountWork.load(core.db, number, actor)
+        except UnknownPhone:
+            await core.db.leases.forget(hold.lease)
+            hold.released = True
+            raise
+        async with core.db.unit_of_work() as uow:
+            history = await uow.accounts.events(work.account_id, limit=HISTORY_IN_RECORD)
+        record = build_record(work.account, work.sessions, history, with_strings=with_strings, fmt=fmt)
+        held = [s.session_id for s in work.sessions]
+        revoked = await _revoke_all(core, work, hold.lease) if revoke else []
+        now = core.clock.now()
+        deletion = AccountDeletion(number, work.account_id, now, actor, tuple(held), tuple(revoked))
+        async with core.db.unit_of_work(fence=hold.lease) as uow:
+            if with_strings:
+                await uow.accounts.append_event(handed_out(record, actor, now, "delete"))  # gone with the rest
+            await uow.accounts.delete_account(deletion)
+            await uow.commit()
+        await core.db.leases.forget(hold.lease)
+        hold.released = True
+    core.primary_hints.forget(number)
+    return DeletedAccount(record, held, revoked)
+
+
+async def _revoke_all(core: FactoryCore, work: AccountWork, lease: Lease) -> list[str]:
+    """Terminate at Telegram every session whose string is held (quarantined ones cannot be used: skipped), each
+    recorded durably as soon as Telegram confirmed it. A banned or deactivated account has no live session left."""
+    revoked: list[str] = []
+    failed = 0
+    for session in [s for s in work.sessions if s.string is not None and s.role.usable]:
+        try:
+            async with asyncio.timeout(core.options.revoke_timeout):
+                await core.gateway.log_out(work.access(session))
+        except AccountBanned:
+            pass  # Telegram's answer: the account, and so every session of it, is dead
+        except (TimeoutError, TgSessionsError):
+            failed += 1
+            continue
+        work.retire(session, core.clock.now(), "revoked")
+        revoked.append(session.session_id)
+        await work.flush(core.db, lease, now=core.clock.now())
+    if failed:
+        raise TelegramUnavailable(
+            f"Telegram did not terminate {failed} of the account's sessions now; nothing was deleted "
+            f"({len(revoked)} terminated so far): retry",
+            retry_after=30.0,
+            phone=work.phone,
+        )
+    return revoked
