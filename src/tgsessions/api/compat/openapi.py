@@ -17,7 +17,7 @@ class NestError(BaseModel):
     error: str = Field(description="The NestJS exception name, e.g. `NotFoundException`.")
 
 
-AUTHENTICATED: Final = (400, 401, 403, 429, 503)
+AUTHENTICATED: Final = (400, 401, 403, 409, 429, 503)  # 409: a format that cannot be written, a conflict
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

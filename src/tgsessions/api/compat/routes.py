@@ -8,7 +8,7 @@ import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from tgsessions.api.auth import Admin, ServicesDep, SessionsRead, SessionsWrite, StatusRead
 from tgsessions.api.compat.openapi import errors
@@ -160,26 +160,26 @@ async def fetch(mobile: Mobile, key: SessionsRead, services: ServicesDep, fmt: F
     return await _record(services, key, result.phone, fmt, "fetch")
 
 
-@router.post("/batch-fetch", status_code=status.HTTP_201_CREATED, response_model=list[BatchEntry], **RECORD)
-async def batch_fetch(
-    body: BatchBody, key: SessionsRead, services: ServicesDep, fmt: Format = None
-) -> list[BatchEntry]:
+@router.post("/batch-fetch", status_code=status.HTTP_201_CREATED, response_model=list[BatchEntry], responses=errors())
+async def batch_fetch(body: BatchBody, key: SessionsRead, services: ServicesDep, fmt: Format = None) -> JSONResponse:
     """Row 14: one entry per phone, in the order given; a phone that fails gets `client: null` and `error`."""
     if not body.mobiles:
         raise InvalidInput("Mobile numbers array is required", field="body.mobiles")
     if len(body.mobiles) > MAX_BATCH:
         raise InvalidInput(f"Batch size cannot exceed {MAX_BATCH} mobiles", field="body.mobiles")
     items = await services.factory.batch_fetch(body.mobiles, actor=key.actor)
-    entries = []
+    entries: list[dict[str, Any]] = []
     for item in items:
         if item.result is None:
-            entries.append(BatchEntry(mobile=item.phone, client=None, error=item.error or "failed"))
+            entries.append({"mobile": item.phone, "client": None, "error": item.error or "failed"})
             continue
         try:
-            entries.append(BatchEntry(mobile=item.phone, client=await _record(services, key, item.phone, fmt, "batch")))
+            record = await _record(services, key, item.phone, fmt, "batch")
         except TgSessionsError as exc:
-            entries.append(BatchEntry(mobile=item.phone, client=None, error=exc.message))
-    return entries
+            entries.append({"mobile": item.phone, "client": None, "error": exc.message})
+        else:  # the record without its absent optional keys; `client` itself is always there
+            entries.append({"mobile": item.phone, "client": record.model_dump(mode="json", exclude_none=True)})
+    return JSONResponse(entries, status_code=status.HTTP_201_CREATED)
 
 
 @router.get("/{mobile}", response_model=Record | None, responses=errors(), **RECORD)
