@@ -48,7 +48,7 @@ def body_operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
             content = operation.get("requestBody", {}).get("content", {})
             schema = content.get("application/json", {}).get("schema", {})
             choices = [schema, *schema.get("anyOf", [])]  # an optional body is anyOf(model, null)
-            if any("$ref" in c or c.get("type") == "object" and "properties" in c for c in choices):
+            if any("$ref" in c or (c.get("type") == "object" and "properties" in c) for c in choices):
                 found.append((method, path.replace("{mobile}", PHONE)))
     return found
 
