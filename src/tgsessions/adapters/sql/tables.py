@@ -139,4 +139,4 @@ maintenance_runs = Table(
 )
 
 # Children first: the order to truncate or drop.
-ALL_TABLES = (maintenance_runs, api_keys, leases, events, sessions, accounts)
+ALL_TABLES = (account_deletions, maintenance_runs, api_keys, leases, events, sessions, accounts)
