@@ -32,11 +32,13 @@ async def test_fetch_returns_the_live_primary_and_audits_the_key(api: Api) -> No
     assert body["role"] == "primary"
     assert body["how"] == "validated"
     assert body["frozen"] is False
-    assert {"session_id", "last_updated", "created_at", "updated_at"} <= set(body)
+    assert set(body) == {"mobile", "session", "format", "sessionId", "role", "how", "lastUpdated", "createdAt",
+                         "updatedAt", "frozen"}  # fmt: skip
     history = (await api.client.get(f"/archived-clients/{PHONE}/history", headers=api.auth())).json()
     handed = [e for e in history["events"] if e["action"] == "handed_out"]
     assert handed and handed[0]["actor"] == f"key:{key.split('_')[1]}"
-    assert handed[0]["sessionId"] == body["session_id"]
+    assert handed[0]["sessionId"] == body["sessionId"]
+    assert handed[0]["detail"] == {"how": "validated"}
 
 
 async def test_fetch_promotes_a_backup_when_the_primary_died(api: Api) -> None:
@@ -153,6 +155,9 @@ async def test_batch_fetch_gives_one_result_or_error_per_phone(api: Api) -> None
     results = response.json()["results"]
     assert [r["mobile"] for r in results] == [PHONE, OTHER, "nope"]
     assert results[0]["session"] == seeded.primary.reveal() and results[0]["error"] is None
+    assert set(results[0]) == {"mobile", "session", "format", "sessionId", "role", "how", "lastUpdated", "createdAt",
+                               "updatedAt", "frozen", "error"}  # fmt: skip
+    assert results[0]["format"] == "telethon" and results[0]["role"] == "primary" and results[0]["sessionId"]
     assert results[1]["error"]["error"] == "unknown_phone" and results[1]["session"] is None
     assert results[2]["error"]["error"] == "invalid_input"
 

@@ -40,9 +40,14 @@ async def test_maintenance_run_start_poll_report(api: Api) -> None:
     assert final["done"] == final["total"] == 2
     assert final["report"]["accounts"] == 2 and final["report"]["promoted"] == 1
     assert final["finishedAt"] is not None
+    assert final["report"]["keptAlive"] >= 0 and "unknownAuthorizations" in final["report"]
+    assert all("_" not in name for name in final["report"]), final["report"]
 
     state = (await api.client.get(CHECK, headers=api.auth())).json()
     assert state["running"] is False and state["lastRun"]["id"] == run["id"]
+    history = (await api.client.get(f"/archived-clients/{PHONE}/history", headers=api.auth())).json()
+    maintained = [e for e in history["events"] if e["action"] == "maintained"]
+    assert maintained and maintained[0]["detail"] == {"liveBackups": 2}  # live_backups in the audit row
 
 
 async def test_check_has_no_side_effects_and_unknown_run_is_404(api: Api) -> None:

@@ -96,8 +96,10 @@ async def test_update_promotes_a_new_live_session(api: Api) -> None:
     assert fresh.reveal() not in response.text
     fetched = await api.client.get(f"/archived-clients/fetch/{PHONE}", headers=api.auth())
     assert fetched.json()["session"] == fresh.reveal()
+    assert set(meta) == {"sessionId", "role", "origin", "createdAt", "roleSince", "age", "verdict", "verdictReason",
+                         "verdictAt", "breakerOpenUntil"}  # fmt: skip
     backups = (await api.client.get(f"/archived-clients/{PHONE}/old-sessions", headers=api.auth())).json()
-    assert backups[0]["session_id"] != meta["session_id"]
+    assert backups[0]["sessionId"] != meta["sessionId"]
     assert seeded.primary.reveal() not in str(backups)
 
 

@@ -39,7 +39,8 @@ async def test_old_sessions_lists_backup_metadata_only(api: Api) -> None:
     assert response.status_code == 200
     backups = response.json()
     assert len(backups) == 3
-    assert {"session_id", "age", "verdict", "origin", "role", "created_at"} <= set(backups[0])
+    assert set(backups[0]) == {"sessionId", "role", "origin", "createdAt", "roleSince", "age", "verdict",
+                               "verdictReason", "verdictAt", "breakerOpenUntil"}  # fmt: skip
     assert all(b["role"] == "backup" for b in backups)
     assert all(s.reveal() not in response.text for s in seeded.all_strings())
 

@@ -86,6 +86,7 @@ def test_start_command_serves_a_session_over_http_and_stops_cleanly(tmp_path: Pa
             assert response.status_code == 200, response.text
             body = response.json()
             assert body["mobile"] == phones[0] and len(body["session"]) > 100
+            assert {"sessionId", "lastUpdated", "createdAt", "updatedAt"} <= set(body)  # camelCase on the wire
             assert httpx.get(f"{base}/archived-clients/fetch/{phones[0]}", timeout=30).status_code == 401
         finally:
             process.send_signal(signal.SIGTERM)

@@ -75,6 +75,7 @@ STATUS_BY_ERROR: Final[Mapping[type[TgSessionsError], int]] = {
     ConfigurationError: 503,
 }
 TRANSIENT_MINT_STATUS: Final = 503
+MESSAGE_FIELDS: Final = 5  # a validation message names up to this many fields (details lists them all)
 INTERNAL_ERROR: Final = {"error": "internal_error", "message": "internal error"}
 HTTP_CODES: Final = {
     400: "bad_request",
@@ -184,10 +185,10 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     if _original(request.app):
         messages = [f"{d['field']}: {d['message']}" for d in details] or ["request validation failed"]
         return JSONResponse(nest_body(400, messages, code="validation_error"), status_code=400)
-    first = details[0] if details else {"field": "request", "message": "invalid"}
-    message = f"request validation failed at {first['field']}: {first['message']}"
-    if len(details) > 1:
-        message += f" (and {len(details) - 1} more)"
+    shown = details[:MESSAGE_FIELDS] or [{"field": "request", "message": "invalid"}]
+    message = "request validation failed at " + "; ".join(f"{d['field']}: {d['message']}" for d in shown)
+    if len(details) > MESSAGE_FIELDS:
+        message += f" (and {len(details) - MESSAGE_FIELDS} more)"
     return JSONResponse(error_body("validation_error", message, details=details), status_code=422)
 
 

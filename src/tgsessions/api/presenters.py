@@ -1,8 +1,11 @@
-"""Results of the use cases turned into response schemas (the only place that knows both)."""
+"""Results of the use cases turned into response schemas (the only place that knows both).
+
+Free-form objects (a maintenance report, an event's detail) leave with camelCase keys, like every other name."""
 
 from __future__ import annotations
 
 from tgsessions.api.errors import retry_after_seconds
+from tgsessions.api.schemas.common import camel_keys
 from tgsessions.api.schemas.maintenance import RunOut
 from tgsessions.api.schemas.sessions import (
     BatchError,
@@ -48,7 +51,7 @@ def fetch_out(result: FetchResult, fmt: SessionFormatName = SessionFormatName.TE
 def batch_item_out(item: BatchItem, fmt: SessionFormatName = SessionFormatName.TELETHON) -> BatchItemOut:
     if item.result is not None:
         try:
-            return BatchItemOut(**fetch_out(item.result, fmt).model_dump())
+            return BatchItemOut.model_validate(fetch_out(item.result, fmt).model_dump())
         except FormatUnavailable as exc:
             return BatchItemOut(mobile=item.phone, error=BatchError(error=exc.code, message=exc.message))
     retry = retry_after_seconds(item.retry_after) if item.retry_after is not None else None
@@ -119,7 +122,7 @@ def event_out(event: Event) -> EventOut:
         at=event.at,
         session_id=event.session_id,
         reason=event.reason,
-        detail=dict(event.detail),
+        detail=camel_keys(event.detail),
     )
 
 
@@ -152,6 +155,6 @@ def run_out(run: MaintenanceRun) -> RunOut:
         finished_at=run.finished_at,
         total=run.total,
         done=run.done,
-        report=dict(run.report),
+        report=camel_keys(run.report),
         error=run.error,
     )

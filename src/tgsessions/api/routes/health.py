@@ -31,4 +31,4 @@ async def readyz(_key: AnyKey, services: ServicesDep) -> JSONResponse:
         migrations=readiness.migrations,
         telegram=readiness.telegram_backend,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if readiness.ready else 503)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if readiness.ready else 503)

@@ -13,7 +13,7 @@ from tgsessions.api.schemas.maintenance import MaintenanceStateOut, RunOut
 from tgsessions.domain.runs import RunStatus
 
 router = APIRouter(prefix="/archived-clients/maintenance", tags=["maintenance"])
-RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The run's id, from the start response.")]
+RunId = Annotated[int, Path(alias="runId", ge=1, le=2**31 - 1, description="The run's id, from the start response.")]
 
 
 @router.get(
@@ -51,7 +51,7 @@ async def start_run(key: Admin, services: ServicesDep, response: Response) -> Ru
 
 
 @router.get(
-    "/runs/{run_id}",
+    "/runs/{runId}",
     summary="Progress and report of a maintenance run",
     response_model=RunOut,
     responses=errors(404),

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/archived-clients", tags=["sessions"])
     "",
     summary="Add an account with its sessions",
     description="Sessions are stored as given (fetch and maintenance validate them); the response lists them by "
-    "session_id, without strings.",
+    "sessionId, without strings.",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountOut,
     responses=errors(409),

@@ -1,17 +1,44 @@
-"""Shared pieces of the request/response schemas: the error body and the camelCase base model."""
+"""Shared pieces of the request/response schemas: the error body and the camelCase base models.
+
+The native API has one naming convention on the wire, camelCase (attributes stay snake_case in Python): responses
+derive from :class:`CamelModel`, request bodies from :class:`RequestModel`, which refuses unknown fields and
+snake_case spellings of known ones (422 naming the field), so a misspelt field is never silently dropped.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+V = TypeVar("V")
+
 
 class CamelModel(BaseModel):
-    """Fields are snake_case in Python and camelCase on the wire."""
+    """A response: fields are snake_case in Python and camelCase on the wire (built in Python by field name)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+
+class RequestModel(BaseModel):
+    """A request body: camelCase names only; an unknown field, or a snake_case spelling of a known one, is refused."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=False,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
+
+
+def camel_keys(mapping: Mapping[str, V]) -> dict[str, V]:
+    """A free-form JSON object (a report, an event's detail) with its top-level keys in camelCase."""
+    return {to_camel(key): value for key, value in mapping.items()}
 
 
 def _plain_text(value: str) -> str:

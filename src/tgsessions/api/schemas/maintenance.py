@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tgsessions.api.schemas.common import CamelModel
 
@@ -18,7 +18,10 @@ class RunOut(CamelModel):
     finished_at: datetime | None
     total: int = Field(description="Accounts to visit (known once the run has counted them).")
     done: int = Field(description="Accounts visited so far.")
-    report: dict[str, Any] = Field(description="The final report (counts per outcome, errors per phone).")
+    report: dict[str, Any] = Field(
+        description="The final report, keys in camelCase (counts per outcome, e.g. `keptAlive`; `errors` and "
+        "`unknownAuthorizations` keyed by phone)."
+    )
     error: str | None
 
 
@@ -27,11 +30,11 @@ class MaintenanceStateOut(CamelModel):
     last_run: RunOut | None
 
 
-class HealthOut(BaseModel):
+class HealthOut(CamelModel):
     status: Literal["ok"]
 
 
-class ReadinessOut(BaseModel):
+class ReadinessOut(CamelModel):
     status: Literal["ready", "not_ready"]
     database: str = Field(description="`ok`, or why not.")
     migrations: str = Field(description="`current`, or why not.")

@@ -1,7 +1,8 @@
 """Schemas of the session endpoints: fetch, batch fetch, update, cleanup, add account, backups.
 
 Only :class:`FetchOut` (and a successful :class:`BatchItemOut`) carries a session string; every other response
-describes sessions by their non-secret ``session_id``.
+describes sessions by their non-secret ``sessionId``. Every name on the wire is camelCase; request bodies refuse
+unknown fields (:class:`~tgsessions.api.schemas.common.RequestModel`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from tgsessions.api.schemas.common import CamelModel, Host, Name
+from tgsessions.api.schemas.common import CamelModel, Host, Name, RequestModel
 
 MAX_BATCH = 50
 SessionString = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
@@ -24,7 +25,9 @@ class SessionFormatName(StrEnum):
     PYROGRAM = "pyrogram"
 
 
-class FetchOut(BaseModel):
+class FetchOut(CamelModel):
+    """A session that works right now, named as the replaced service named its record's fields."""
+
     mobile: str = Field(description="The phone number, digits only.")
     session: str = Field(description="A session string that works right now, in the layout asked for (`format`).")
     format: SessionFormatName = Field(description="The layout of `session`: telethon, gramjs or pyrogram.")
@@ -37,7 +40,7 @@ class FetchOut(BaseModel):
     frozen: bool
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(RequestModel):
     mobiles: list[Annotated[str, Field(max_length=64)]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
@@ -47,9 +50,12 @@ class BatchError(CamelModel):
     retry_after: int | None = None
 
 
-class BatchItemOut(BaseModel):
+class BatchItemOut(CamelModel):
+    """A fetched phone: the fields of :class:`FetchOut`, or (all of them null but ``mobile``) an ``error``."""
+
     mobile: str
     session: str | None = None
+    format: SessionFormatName | None = None
     session_id: str | None = None
     role: str | None = None
     how: str | None = None
@@ -60,16 +66,16 @@ class BatchItemOut(BaseModel):
     error: BatchError | None = None
 
 
-class BatchOut(BaseModel):
+class BatchOut(CamelModel):
     results: list[BatchItemOut] = Field(description="One item per distinct phone, in the order given.")
 
 
-class UpdateSessionRequest(CamelModel):
+class UpdateSessionRequest(RequestModel):
     new_session: SessionString = Field(description="The new primary: must be alive and belong to this phone.")
     format: SessionFormatName | None = Field(None, description="Force the string's layout; detected when absent.")
 
 
-class SessionMeta(BaseModel):
+class SessionMeta(CamelModel):
     """A stored session, without its string."""
 
     session_id: str
@@ -84,20 +90,20 @@ class SessionMeta(BaseModel):
     breaker_open_until: datetime | None
 
 
-class CleanupRequest(CamelModel):
+class CleanupRequest(RequestModel):
     max_sessions: int = Field(5, ge=0, le=20, description="How many live backups to keep.")
 
 
 class CleanupOut(CamelModel):
     mobile: str
     max_sessions: int
-    retired_dead: list[str] = Field(description="session_ids of dead backups, retired.")
-    revoked: list[str] = Field(description="session_ids of live backups beyond the limit, revoked and retired.")
+    retired_dead: list[str] = Field(description="sessionIds of dead backups, retired.")
+    revoked: list[str] = Field(description="sessionIds of live backups beyond the limit, revoked and retired.")
     deferred: list[str] = Field(description="Beyond the limit, but Telegram could not revoke them now.")
     kept: list[str]
 
 
-class IdentityIn(CamelModel):
+class IdentityIn(RequestModel):
     api_id: int | None = Field(None, ge=1, le=2_147_483_647)
     device_model: Name = "tgsessions"
     system_version: Name = "Linux"
@@ -106,7 +112,7 @@ class IdentityIn(CamelModel):
     system_lang_code: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})?$")] = "en"
 
 
-class ProxyIn(CamelModel):
+class ProxyIn(RequestModel):
     scheme: Literal["socks5", "socks4", "http", "mtproxy"]
     host: Host
     port: int = Field(ge=1, le=65535)
@@ -114,7 +120,7 @@ class ProxyIn(CamelModel):
     password: Annotated[SecretStr, Field(min_length=1, max_length=256)] | None = None
 
 
-class AddAccountRequest(CamelModel):
+class AddAccountRequest(RequestModel):
     mobile: Annotated[str, Field(min_length=1, max_length=64)]
     session: SessionString | None = Field(None, description="The primary session.")
     keeper_session: SessionString | None = Field(None, description="Held by the service only, never handed out.")
@@ -130,6 +136,6 @@ class AddAccountRequest(CamelModel):
     proxy: ProxyIn | None = None
 
 
-class AccountOut(BaseModel):
+class AccountOut(CamelModel):
     mobile: str
     sessions: list[SessionMeta] = Field(description="The sessions stored, without their strings.")

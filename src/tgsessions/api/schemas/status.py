@@ -53,7 +53,9 @@ class EventOut(CamelModel):
     at: datetime
     session_id: str | None
     reason: str | None
-    detail: dict[str, str | int | float | bool | None]
+    detail: dict[str, str | int | float | bool | None] = Field(
+        description="What else the event says, keys in camelCase."
+    )
 
 
 class HistoryOut(CamelModel):
