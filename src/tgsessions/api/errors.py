@@ -157,8 +157,9 @@ def domain_error_response(exc: TgSessionsError, *, original: bool = False) -> JS
         headers["Retry-After"] = str(retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    if original:
-        body = nest_body(status, exc.message, code=exc.code, retryAfter=retry_after)
+    if original:  # a refused input reads as the ValidationPipe's answers did: a list of messages
+        message: str | list[str] = [exc.message] if isinstance(exc, InvalidInput) else exc.message
+        body = nest_body(status, message, code=exc.code, retryAfter=retry_after)
     else:
         body = error_body(exc.code, exc.message, mobile=exc.phone, retryAfter=retry_after)
     return JSONResponse(body, status_code=status, headers=headers)

@@ -22,11 +22,19 @@ def _entry(event: Event) -> HistoryEntry:
     )
 
 
+def _primary_text(record: AccountRecord) -> str | None:
+    """The primary's string; "" when the caller may have strings but there is no primary (Telegram said it died:
+    its string is gone), so `session` keeps the original's type; None (absent) without `sessions:read`."""
+    if not record.with_strings:
+        return None
+    return record.primary.reveal() if record.primary is not None else ""
+
+
 def record_out(record: AccountRecord) -> Record:
     return Record(
         id=str(record.account_id),
         mobile=record.phone,
-        session=record.primary.reveal() if record.primary is not None else None,
+        session=_primary_text(record),
         oldSessions=[s.reveal() for s in record.backups] if record.with_strings else None,
         sessionId=record.primary_id,
         oldSessionIds=record.backup_ids,
