@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     max_backups: int = Field(10, ge=0, le=50)
     target_backups: int = Field(2, ge=0, le=10)
     batch_concurrency: int = Field(25, ge=1, le=50)
-    lease_ttl_seconds: float = Field(120.0, gt=0)
+    lease_ttl_seconds: float = Field(
+        10.0, gt=0, description="per-phone lease; renewed while held, so a dead process's leases free within it"
+    )
 
     maintenance_interval_seconds: float = Field(
         3600.0, ge=0, description="serve runs maintenance this often, one instance at a time (0: never)"

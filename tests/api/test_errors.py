@@ -6,7 +6,7 @@ import pytest
 
 import tgsessions
 from tests.api.conftest import Api
-from tgsessions.api.errors import STATUS_BY_ERROR, retry_after_seconds, status_for
+from tgsessions.api.errors import STATUS_BY_ERROR, domain_error_response, retry_after_seconds, status_for
 from tgsessions.domain import errors as e
 
 
@@ -91,3 +91,18 @@ async def test_openapi_and_docs(api: Api) -> None:
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     docs = await api.client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+@pytest.mark.parametrize("original", [False, True], ids=["native", "original"])
+def test_every_409_429_and_503_says_when_to_come_back(original: bool) -> None:
+    errors = [e.AccountExists("79161234567"), e.ConcurrentModification("held"), e.MaintenanceRunning("running"),
+              e.MintFailed("no", reason="x", transient=False), e.AccountBanned("79161234567", "banned"),
+              e.LoginBudgetSpent("spent", retry_after=10), e.RateLimited("slow", retry_after=1),
+              e.TelegramUnavailable("down", retry_after=3), e.SecretUnreadable("key"), e.ConfigurationError("x"),
+              e.FormatUnavailable("pyrogram")]  # fmt: skip
+    for error in errors:
+        response = domain_error_response(error, original=original)
+        assert response.status_code in (409, 429, 503)
+        assert int(response.headers["Retry-After"]) >= 1, type(error).__name__
+    assert domain_error_response(e.ConcurrentModification("held")).headers["Retry-After"] == "5"
+    assert "Retry-After" not in domain_error_response(e.UnknownPhone("79161234567")).headers

@@ -75,6 +75,15 @@ STATUS_BY_ERROR: Final[Mapping[type[TgSessionsError], int]] = {
     ConfigurationError: 503,
 }
 TRANSIENT_MINT_STATUS: Final = 503
+#: Every 409, 429 and 503 says when to come back. Errors that know it (RetryLater) say it themselves; for the others:
+RETRY_AFTER_DEFAULTS: Final[Mapping[type[TgSessionsError], int]] = {
+    ConcurrentModification: 5,  # another caller holds the phone: its lease is renewed or expires within 10 s
+    MaintenanceRunning: 30,
+    MintFailed: 60,
+    ConfigurationError: 60,
+    SecretUnreadable: 60,
+}
+RETRY_AFTER_OTHER: Final = 300  # a conflict that waiting alone will not clear (exists, banned): ask again later
 MESSAGE_FIELDS: Final = 5  # a validation message names up to this many fields (details lists them all)
 INTERNAL_ERROR: Final = {"error": "internal_error", "message": "internal error"}
 HTTP_CODES: Final = {
@@ -154,6 +163,9 @@ def domain_error_response(exc: TgSessionsError, *, original: bool = False) -> JS
     retry_after = None
     if isinstance(exc, RetryLater):
         retry_after = retry_after_seconds(exc.retry_after)
+    elif status in (409, 429, 503):
+        retry_after = next((s for cls, s in RETRY_AFTER_DEFAULTS.items() if isinstance(exc, cls)), RETRY_AFTER_OTHER)
+    if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"

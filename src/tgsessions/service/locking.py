@@ -1,12 +1,15 @@
 """One caller at a time per phone: a single-flight lock inside the process and a lease row across processes.
 
 The lease carries a token that grows each time it changes hands; every write under the lock is fenced with it,
-so a holder whose lease expired (and was taken over) cannot write any more.
+so a holder whose lease expired (and was taken over) cannot write any more. Leases are short (``TGS_LEASE_TTL_SECONDS``,
+10 s) and renewed every third of that while the block runs, so the leases of a process that died are free again
+within one TTL, while a living holder keeps them however long its Telegram calls take.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 import weakref
 from collections.abc import AsyncIterator
@@ -17,6 +20,8 @@ from datetime import timedelta
 from tgsessions.domain.errors import ConcurrentModification
 from tgsessions.domain.ports import Lease, LeaseStore
 
+log = logging.getLogger("tgsessions.locks")
+
 
 @dataclass(slots=True)
 class Hold:
@@ -24,6 +29,7 @@ class Hold:
 
     lease: Lease
     released: bool = False
+    retaken: Lease | None = None  # a renewal that raced the release and claimed the name again: given up too
 
 
 class PhoneLocks:
@@ -47,11 +53,36 @@ class PhoneLocks:
         local = self._local_lock(phone)
         async with local:
             hold = Hold(await self._acquire(f"phone:{phone}", phone))
+            renewing = asyncio.create_task(self._renew(hold), name=f"lease:{phone}")
             try:
                 yield hold
             finally:
-                if not hold.released:
-                    await asyncio.shield(self._leases.release(hold.lease))
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
+                for lease in (hold.lease if not hold.released else None, hold.retaken):
+                    if lease is not None:
+                        await asyncio.shield(self._leases.release(lease))
+
+    async def _renew(self, hold: Hold) -> None:
+        """Extend the lease every third of its TTL until the block ends; stop once it is lost (fenced writes fail
+        then). A renewal is never what claims a released name: if one raced the release, it is given up."""
+        lease = hold.lease
+        every = max(self._ttl.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(every)
+            if hold.released:
+                return
+            try:
+                renewed = await self._leases.try_acquire(lease.name, self.holder, self._ttl)
+            except Exception as exc:  # storage trouble: try again at the next beat; the fence guards every write
+                log.warning("could not renew the lease %s: %s", lease.name, type(exc).__name__)
+                continue
+            if renewed is None:
+                return
+            if renewed.token != lease.token or hold.released:
+                hold.retaken = renewed
+                return
+            hold.lease = renewed
 
     async def _acquire(self, name: str, phone: str) -> Lease:
         loop = asyncio.get_running_loop()

@@ -39,7 +39,7 @@ class FactoryOptions:
     cleanup_default: int = 5
     batch_limit: int = 50
     batch_concurrency: int = 25
-    lease_ttl: timedelta = timedelta(seconds=120)
+    lease_ttl: timedelta = timedelta(seconds=10)  # renewed every third of it while held
     lease_wait: float = 60.0  # how long a caller waits for another caller's lease before giving up
     history_limit_max: int = 500
     recent_verdicts: int = 20  # how many recent verdicts feed the reliability score

@@ -33,8 +33,8 @@ from tgsessions.service.validation import Sleep
 log = logging.getLogger("tgsessions.maintenance")
 
 LEASE_NAME = "maintenance"
-LEASE_TTL = timedelta(minutes=5)
-RENEW_EVERY = 60.0  # seconds between lease renewals while a run is under way, whatever its progress
+LEASE_TTL = timedelta(seconds=10)  # a run whose process died is taken over within this
+RENEW_EVERY = 3.0  # seconds between lease renewals while a run is under way, whatever its progress
 SAVE_EVERY = 1.0  # seconds between progress writes
 INTERRUPTED = "interrupted"
 
