@@ -151,6 +151,7 @@ class Action(StrEnum):
     QUARANTINED = "quarantined"  # set aside for a reason of ours (unreadable string, another phone's session)
     REPAIRED = "repaired"  # a stored string was re-read and rewritten in the canonical form
     EXPORTED = "exported"  # the account was written to an export file (with or without its strings)
+    RECONCILED = "reconciled"  # every login attempt before it is accounted for: no authorization of ours is left
 
 
 @dataclass(frozen=True, slots=True)

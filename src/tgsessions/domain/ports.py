@@ -155,6 +155,15 @@ class AccountRepository(Protocol):
         """The stored sessions (of any account, retired ones included) among these fingerprints, in no order."""
         ...
 
+    async def open_login_attempts(self, account_id: int) -> list[datetime]:
+        """When the account's login attempts since its last ``reconciled`` event were made, oldest first: each may
+        have left an authorization at Telegram that the service does not hold (a mint intent still open)."""
+        ...
+
+    async def phones_with_open_login_attempts(self) -> list[str]:
+        """The phones of every account with an open login attempt (see :meth:`open_login_attempts`)."""
+        ...
+
     async def delete_account(self, deletion: AccountDeletion) -> None:
         """Delete the account, its sessions and its events, and keep ``deletion`` as the record that it was."""
         ...
@@ -247,6 +256,7 @@ class Authorization:
     app_version: str
     created_at: datetime
     current: bool
+    password_pending: bool = False  # logged in, waiting for the 2FA password (its own logOut is refused)
 
 
 class TelegramGateway(Protocol):

@@ -17,12 +17,13 @@ from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service import accounts, deletion, fetching, maintenance, records, reporting, session_repair
+from tgsessions.service import accounts, deletion, fetching, healing, maintenance, records, reporting, session_repair
 from tgsessions.service.accounts import AddedAccount
 from tgsessions.service.core import FactoryCore
 from tgsessions.service.deletion import DeletedAccount
 from tgsessions.service.maintenance import Progress
 from tgsessions.service.options import FactoryOptions
+from tgsessions.service.reconciliation import Reconciled
 from tgsessions.service.records import AccountRecord
 from tgsessions.service.results import (
     AccountSummary,
@@ -156,6 +157,10 @@ class SessionFactory:
         """Delete the account (with ``revoke``: its sessions terminated at Telegram first); see deletion.py."""
         return await deletion.delete_account(self._core, phone, revoke=revoke, with_strings=with_strings, fmt=fmt,
                                              actor=actor)  # fmt: skip
+
+    async def reconcile_open_intents(self, *, actor: str = "reconcile") -> dict[str, Reconciled]:
+        """Reset the authorizations that mints which failed or died left at Telegram; see reconciliation.py."""
+        return await healing.reconcile_open_intents(self._core, actor=actor)
 
     async def cache_stats(self) -> CacheStats:
         return await reporting.cache_stats(self._core)

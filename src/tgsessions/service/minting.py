@@ -1,19 +1,25 @@
 """Minting a brand-new session from a live one, inside the account's login budget.
 
 Every attempt is written down (durably, before Telegram is called) and counts against the budget, successful or
-not. The budget is checked before each attempt, so a spent budget refuses without calling Telegram. Transient
-failures are retried with backoff while the budget allows; a flood wait, a wrong 2FA password or a dead source are
-not retried.
+not: that record is the mint's *intent*. The budget is checked before each attempt, so a spent budget refuses
+without calling Telegram. Transient failures are retried with backoff while the budget allows; a flood wait, a wrong
+2FA password or a dead source are not retried.
+
+A minted session is stored (encrypted, with its ``minted`` event) before the mint returns, and nothing else happens
+in between. The intent is closed (``reconciled``) in the same write when that attempt was the only one open; after
+a failed attempt, or when older attempts are still open, reconciliation (reconciliation.py) first resets whatever
+they left at Telegram. A mint that dies half-way leaves its intent open for start-up and maintenance to reconcile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable
 from datetime import timedelta
 
-from tgsessions.domain.errors import LoginBudgetSpent, MintFailed, TelegramUnavailable
+from tgsessions.domain.errors import LoginBudgetSpent, MintFailed, TelegramUnavailable, TgSessionsError
 from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Action, Origin, Role, Session
 from tgsessions.domain.policies import backoff_delay
@@ -21,9 +27,12 @@ from tgsessions.domain.ports import Cipher, Clock, Database, Lease, MintedSessio
 from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.domain.verdict import Verdict
 from tgsessions.service.options import FactoryOptions
+from tgsessions.service.reconciliation import Reconciler
 from tgsessions.service.session_strings import session_id_of
 from tgsessions.service.validation import Sleep
 from tgsessions.service.workspace import AccountWork
+
+log = logging.getLogger("tgsessions.minting")
 
 SHORT_FLOOD = 5.0  # a flood wait this short is retried after waiting it out; longer ones are returned
 
@@ -49,6 +58,7 @@ class Minter:
         self._options = options
         self._sleep = sleep
         self._rand = rand
+        self.reconciler = Reconciler(db, gateway, clock, options)
 
     async def budget_left(self, work: AccountWork) -> tuple[int, float]:
         """Attempts left in the rolling window, and seconds until one more fits when none is left."""
@@ -91,19 +101,39 @@ class Minter:
                 last = exc
                 if exc.retry_after > SHORT_FLOOD:
                     self._record_failure(work, source, "telegram_unavailable")
+                    await self._settle(work, fence, clean=False)
                     raise
             except MintFailed as exc:
                 last = exc
                 if not exc.transient:
                     self._record_failure(work, source, exc.reason)
+                    await self._settle(work, fence, clean=False)
                     raise
             else:
-                return self._adopt(work, source, minted, role)
+                session = self._adopt(work, source, minted, role)
+                await work.flush(self._db, fence, now=self._clock.now())  # stored before anything else happens
+                await self._settle(work, fence, clean=attempt == 0)  # no earlier attempt of this mint failed
+                return session
             self._record_failure(work, source, getattr(last, "reason", "telegram_unavailable"))
             if attempt + 1 < retry.attempts:
                 await self._sleep(backoff_delay(attempt, base=retry.base_delay, cap=retry.max_delay, rand=self._rand))
         assert last is not None
+        await self._settle(work, fence, clean=False)
         raise last
+
+    async def _settle(self, work: AccountWork, fence: Lease, *, clean: bool) -> None:
+        """Close the account's mint intents: at once when this clean attempt is the only one open, else by
+        reconciling (best effort: what is not done now stays open for start-up and maintenance)."""
+        async with self._db.unit_of_work() as uow:
+            attempts = await uow.accounts.open_login_attempts(work.account_id)
+        if clean and len(attempts) <= 1:
+            work.event(Action.RECONCILED, self._clock.now(), attempts=len(attempts), revoked=0)
+            await work.flush(self._db, fence, now=self._clock.now())
+            return
+        try:
+            await self.reconciler.reconcile(work, fence)
+        except TgSessionsError as exc:
+            log.info("reconciling %s after a mint: %s", work.phone, exc.code)
 
     def _adopt(self, work: AccountWork, source: Session, minted: MintedSession, role: Role) -> Session:
         now = self._clock.now()

@@ -168,6 +168,15 @@ class InMemoryAccountRepository:
         for event in batch:
             await self.append_event(event)
 
+    async def open_login_attempts(self, account_id: int) -> list[datetime]:
+        found = sorted(self._all_events(account_id), key=lambda e: e.id or 0)
+        last = max((e.id or 0 for e in found if e.action is Action.RECONCILED), default=0)
+        return [e.at for e in found if e.action is Action.LOGIN_ATTEMPT and (e.id or 0) > last]
+
+    async def phones_with_open_login_attempts(self) -> list[str]:
+        phones = [a.phone for i, a in self._accounts.items() if await self.open_login_attempts(i)]
+        return sorted(phones)
+
     async def delete_account(self, deletion: AccountDeletion) -> None:
         self._deletions.append(deletion)
         self._accounts.pop(deletion.account_id, None)

@@ -193,6 +193,37 @@ class SqlAccountRepository:
             found += [mapping.session_from_row(row, self._cipher) for row in rows]
         return found
 
+    async def open_login_attempts(self, account_id: int) -> list[datetime]:
+        reconciled = (
+            select(func.coalesce(func.max(events.c.id), 0))
+            .where(events.c.account_id == account_id, events.c.action == Action.RECONCILED.value)
+            .scalar_subquery()
+        )
+        statement = (
+            select(events.c.at)
+            .where(events.c.account_id == account_id, events.c.action == Action.LOGIN_ATTEMPT.value)
+            .where(events.c.id > reconciled)
+            .order_by(events.c.id)
+        )
+        return [row[0] for row in (await self._conn.execute(statement)).all()]
+
+    async def phones_with_open_login_attempts(self) -> list[str]:
+        later = events.alias("later")
+        reconciled = (
+            select(later.c.id)
+            .where(later.c.account_id == events.c.account_id, later.c.action == Action.RECONCILED.value)
+            .where(later.c.id > events.c.id)
+            .exists()
+        )
+        statement = (
+            select(accounts.c.phone)
+            .join(events, events.c.account_id == accounts.c.id)
+            .where(events.c.action == Action.LOGIN_ATTEMPT.value, ~reconciled)
+            .distinct()
+            .order_by(accounts.c.phone)
+        )
+        return [row[0] for row in (await self._conn.execute(statement)).all()]
+
     async def delete_account(self, deletion: AccountDeletion) -> None:
         await self._conn.execute(insert(account_deletions).values(mapping.deletion_values(deletion)))
         for table in (events, sessions):

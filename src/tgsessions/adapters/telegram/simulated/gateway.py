@@ -83,15 +83,17 @@ class SimulatedTelegramGateway:
                 phone=account.phone,
             )
         world.record_login_attempt(account)
-        if account.two_fa is not None:
+        created = world.new_authorization(account, new_identity, world.clock.now())
+        if account.two_fa is not None and two_fa != account.two_fa:
+            # The new client is signed in and waits for the password: Telegram lists that authorization, and the
+            # new client's own logOut is refused (SESSION_PASSWORD_NEEDED) — it is left for the caller to reset.
+            created.password_pending = True
             if two_fa is None:
                 raise TwoFactorInvalid(
                     f"no 2FA password stored for account {account.phone}, but Telegram asks for one",
                     phone=account.phone,
                 )
-            if two_fa != account.two_fa:
-                raise TwoFactorInvalid("stored 2FA password is wrong", phone=account.phone)
-        created = world.new_authorization(account, new_identity, world.clock.now())
+            raise TwoFactorInvalid("stored 2FA password is wrong", phone=account.phone)
         return MintedSession(created.string, method, new_identity, auth_hash=created.hash)
 
     # -- revoking -----------------------------------------------------------------------------------------------
@@ -126,6 +128,7 @@ class SimulatedTelegramGateway:
                 app_version=a.identity.app_version,
                 created_at=a.created_at,
                 current=a is current,
+                password_pending=a.password_pending,
             )
             for a in account.authorizations
             if a.alive

@@ -51,6 +51,7 @@ def dump(world: SimulatedTelegram) -> str:
                         "identity": {f: getattr(a.identity, f) for f in ClientIdentity.__dataclass_fields__},
                         "auth_key": base64.b64encode(a.auth_key).decode(),
                         "alive": a.alive,
+                        "password_pending": a.password_pending,
                     }
                     for a in account.authorizations
                 ],
@@ -83,6 +84,7 @@ def load(world: SimulatedTelegram, text: str) -> None:
                     identity=_identity(auth["identity"]),
                     auth_key=base64.b64decode(auth["auth_key"]),
                     alive=auth["alive"],
+                    password_pending=auth.get("password_pending", False),
                 )
             )
         world.adopt(account)

@@ -50,6 +50,7 @@ class SimAuthorization:
     identity: ClientIdentity
     auth_key: bytes = field(repr=False)
     alive: bool = True
+    password_pending: bool = False  # signed in, the 2FA password not given: listed, unusable, its logOut refused
 
     @property
     def string(self) -> Secret:
