@@ -105,6 +105,8 @@ def configure_logging(
         named.handlers.clear()
         named.propagate = True
     logging.getLogger("telethon").setLevel(max(logging.INFO, root.level))
+    for driver in ("aiosqlite", "asyncpg"):  # at DEBUG they log every statement's parameters (ciphertexts among them)
+        logging.getLogger(driver).setLevel(max(logging.WARNING, root.level))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
