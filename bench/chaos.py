@@ -77,7 +77,9 @@ class Chaos:
         return Settings()
 
     async def seed(self) -> None:
-        if self.database_url:
+        if self.database_url:  # a server database: its key file is made once, on purpose
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            subprocess.run([str(TGS), "keys", "init"], env=self.env, check=True, capture_output=True)  # noqa: S603, ASYNC221
             from tgsessions.adapters.sql import migrate
             from tgsessions.adapters.sql.engine import create_engine
 

@@ -171,7 +171,11 @@ async def test_qr_mint_with_2fa_uses_srp(world: SimulatedTelegram, server: TLSer
     assert (await gateway.validate(access(minted.string))).is_alive
     with pytest.raises(TwoFactorInvalid, match="stored 2FA password is wrong"):
         await gateway.mint(access(source), new_identity=NEW, two_fa=Secret("not it"))
-    assert world.alive_authorizations(PHONE) == 2
+    # the source, the first mint, and the second mint's password-pending authorization (its logOut was refused)
+    assert world.alive_authorizations(PHONE) == 3
+    account = world.lookup_account(PHONE)
+    assert account is not None
+    assert sum(a.password_pending for a in account.authorizations if a.alive) == 1
 
 
 async def test_password_flood_is_unavailable_for_long(
@@ -345,3 +349,32 @@ async def test_no_secret_in_logs_or_errors(
     for text in texts:
         for secret in forbidden:
             assert secret not in text
+
+
+async def test_a_wrong_2fa_mint_through_telethon_leaves_nothing_once_reconciled(
+    world: SimulatedTelegram, gateway: TelethonGateway, clock: FakeClock
+) -> None:
+    """End to end over Telethon's own requests: the factory's mint fails at the password step, the new client's
+    logOut is refused (SESSION_PASSWORD_NEEDED), and reconciliation resets the password-pending authorization by
+    hash from the keeper (older than 24 h)."""
+    from tgsessions.adapters.cache.memory import MemoryVerdictCache
+    from tgsessions.adapters.crypto import AesGcmCipher, KeyRing
+    from tgsessions.service.factory import SessionFactory
+    from tgsessions.service.options import FactoryOptions
+    from tgsessions.testing.memory_db import InMemoryDatabase
+
+    world.set_two_fa(PHONE, PASSWORD)
+    keeper = world.create_session(PHONE, age=timedelta(days=60))
+    factory = SessionFactory(db=InMemoryDatabase(clock), gateway=gateway, cache=MemoryVerdictCache(clock),
+                             cipher=AesGcmCipher(KeyRing.generate()), clock=clock,
+                             options=FactoryOptions(top_up_in_background=False))  # fmt: skip
+    await factory.add_account(PHONE, keeper=keeper, two_fa="an old password")
+    with pytest.raises(TwoFactorInvalid):
+        await factory.fetch_one(PHONE)
+    account = world.lookup_account(PHONE)
+    assert account is not None
+    assert [a for a in account.authorizations if a.alive] == [world.find(keeper)]  # the pending one is gone
+    events = (await factory.history(PHONE, limit=100)).events
+    assert [e.detail.get("pending_password") for e in events if e.reason == "orphan_authorization"] == [True]
+    assert "reconciled" in [e.action.value for e in events]
+    await factory.aclose()

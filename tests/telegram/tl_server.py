@@ -247,6 +247,8 @@ class TLServer:
         auth = self.auth_of(client)
         if auth is None or not auth.alive:
             raise errors.AuthKeyUnregisteredError(request=request)
+        if auth.password_pending:  # signed in, the 2FA password not given yet: nothing but the password is allowed
+            raise errors.SessionPasswordNeededError(request=request)
         state = self.world.account(auth.phone).state
         if state is SimAccountState.BANNED:
             raise errors.UserDeactivatedBanError(request=request)
@@ -405,11 +407,18 @@ class TLServer:
             raise errors.SrpIdInvalidError(request=request)
         if not login.challenge.accepts(self._verifier(login.account), srp.A, srp.M1):
             raise errors.PasswordHashInvalidError(request=request)
+        pending = self.auth_of(client)
+        if pending is not None and pending.password_pending:
+            pending.password_pending = False
+            self._logins.pop(client.key, None)
+            return types.auth.Authorization(user=self.user(login.account))
         return self._authorize(client, login.account)
 
     # revoking, listing
     async def _LogOut(self, client: ScriptedClient, request: Any) -> types.auth.LoggedOut:
         auth = self.auth_of(client)
+        if auth is not None and auth.alive and auth.password_pending:
+            raise errors.SessionPasswordNeededError(request=request)  # as Telegram: reset it from another session
         if auth is not None and auth.alive:
             auth.alive = False
         elif self._logins.pop(client.key, None) is None:
@@ -450,6 +459,12 @@ class TLServer:
 
     def _complete(self, client: ScriptedClient, account: SimAccount, request: Any) -> types.auth.Authorization:
         if account.two_fa is not None:
+            # Telegram creates the authorization now, password-pending: listed by getAuthorizations, refused
+            # everything but the password (its own logOut included), removable by resetAuthorization.
+            self._authorize(client, account).user  # noqa: B018 - the authorization is what matters here
+            pending = self.auth_of(client)
+            assert pending is not None
+            pending.password_pending = True
             self._logins[client.key] = Login(account=account, password_needed=True)
             raise errors.SessionPasswordNeededError(request=request)
         return self._authorize(client, account)
@@ -488,6 +503,7 @@ class TLServer:
             app_version=identity.app_version,
             date_created=created,
             date_active=self.clock.now(),
+            password_pending=bool(auth is not None and auth.password_pending),
             ip="127.0.0.1",
             country="",
             region="",

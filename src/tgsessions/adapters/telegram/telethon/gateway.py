@@ -181,6 +181,7 @@ class TelethonGateway:
                 app_version=a.app_version,
                 created_at=as_utc(a.date_created),
                 current=bool(a.current),
+                password_pending=bool(getattr(a, "password_pending", False)),
             )
             for a in listed.authorizations
         ]

@@ -240,8 +240,9 @@ class Minter:
                 if log_out and new.is_connected():
                     async with asyncio.timeout(self.config.cleanup_timeout):
                         await new(functions.auth.LogOutRequest())
-            except Exception as exc:  # unauthorized, already gone, unreachable: nothing more to do here
-                log.debug("logging out an unfinished mint: %s", type(exc).__name__)
+            except Exception as exc:  # refused while the password is pending, gone, unreachable: reconciliation
+                # (service/reconciliation.py) resets what is left from a mature session
+                log.info("logging out an unfinished mint failed (%s): left for reconciliation", type(exc).__name__)
             finally:
                 async with asyncio.timeout(self.config.cleanup_timeout):
                     await disconnect(new)
