@@ -71,6 +71,7 @@ class Chaos:
         if database_url:
             self.env["TGS_DATABASE_URL"] = database_url
         self.key = ""
+        self.answers: dict[str, int] = {}  # fetch answers seen before the kills cut them: status code or error
 
     def settings(self) -> Settings:
         os.environ.update(self.env)
@@ -115,8 +116,8 @@ class Chaos:
 
     def start(self, port: int) -> subprocess.Popen[bytes]:
         command = [str(TGS), "serve", "--port", str(port)]
-        return subprocess.Popen(command, env=self.env, cwd=self.data_dir.parent, stdout=subprocess.DEVNULL,  # noqa: S603
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        log = (self.data_dir.parent / "serve.log").open("ab")
+        return subprocess.Popen(command, env=self.env, cwd=self.data_dir.parent, stdout=log, stderr=log)  # noqa: S603
 
     async def wait_up(self, base: str) -> None:
         deadline = time.monotonic() + 60
@@ -144,7 +145,9 @@ class Chaos:
                 await asyncio.sleep(self.rng.uniform(0.0, 0.25))
                 process.send_signal(signal.SIGKILL)
                 killed = time.time()
-                await asyncio.gather(*fetches, return_exceptions=True)
+                for answer in await asyncio.gather(*fetches, return_exceptions=True):
+                    code = answer.status_code if isinstance(answer, httpx.Response) else type(answer).__name__
+                    self.answers[str(code)] = self.answers.get(str(code), 0) + 1
         finally:
             if process.poll() is None:
                 process.kill()
@@ -232,6 +235,7 @@ async def main(kills: int, accounts: int, per_round: int, database_url: str | No
         figures |= await chaos.census()
         figures["lease_takeover_s"] = round(takeover, 2)
         figures["rounds_s"] = round(rounds_s, 1)
+        figures["fetch_answers"] = ", ".join(f"{k}={v}" for k, v in sorted(chaos.answers.items()))  # type: ignore[assignment]
         return figures
 
 
