@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+
+from tgsessions.adapters import files
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
 from tgsessions.adapters.cache.redis import RedisVerdictCache
 from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.crypto.keyring import KeyRing, create_key_file, load_key_file
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
-from tgsessions.adapters.sql import migrate
+from tgsessions.adapters.sql import meta, migrate
 from tgsessions.adapters.sql.database import SqlDatabase
+from tgsessions.adapters.sql.engine import create_engine
+from tgsessions.adapters.sql.rotation import KINDS, count_ciphertexts, key_coverage
 from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.config import Settings
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
 
 SIMULATED_STATE = "simulated-telegram.json"
 DEMO_PHONES = ("79990000001", "79990000002", "79990000003")
+
+log = logging.getLogger("tgsessions.bootstrap")
 
 
 @dataclass
@@ -90,7 +99,9 @@ def options_from(settings: Settings) -> FactoryOptions:
 
 
 def load_keys(settings: Settings) -> KeyRing:
-    """The embedded default creates its key file (0600) on first start; anything else must name an existing one."""
+    """The embedded default creates its key file (0600) on first start; anything else must name an existing one.
+    The database is not looked at: :func:`open_keys_and_database` is what starts use (it refuses a missing or
+    wrong key file over stored secrets)."""
     path = settings.effective_key_file()
     if not path.exists():
         if settings.embedded:
@@ -100,6 +111,128 @@ def load_keys(settings: Settings) -> KeyRing:
             "and back it up: without it the stored sessions cannot be decrypted"
         )
     return load_key_file(path)
+
+
+KIND_NAMES = {"session": "session strings", "two_fa": "2FA passwords", "proxy": "proxies"}
+FIX_KEY_FILE = "restore the key file from its backup, or point TGS_KEY_FILE at it"
+
+
+def _secrets_phrase(rows: Mapping[str, int]) -> str:
+    total = sum(rows.values())
+    parts = ", ".join(f"{rows[kind]} {KIND_NAMES[kind]}" for kind in KINDS if rows.get(kind))
+    return f"{total} encrypted secrets ({parts})"
+
+
+def _no_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file())
+
+
+async def _stored_secrets_if_any(url: str) -> dict[str, int]:
+    """The ciphertexts a database holds, per kind, without creating or migrating anything (empty when the
+    database or its tables do not exist, or it cannot be read: the caller refuses to start either way)."""
+    if _no_sqlite_file(url):
+        return {}
+    engine = create_engine(url)
+    try:
+        return await count_ciphertexts(engine)
+    except Exception:  # no tables yet, or unreachable: nothing to count
+        return {}
+    finally:
+        await engine.dispose()
+
+
+async def open_keys_and_database(settings: Settings, clock: Clock) -> tuple[AesGcmCipher, SqlDatabase]:
+    """The key file checked against what the database stores, and the database open (the embedded default
+    migrated first). ConfigurationError, one line naming the key file, how many stored secrets it guards and how
+    to fix it, when the key file is missing over a database that holds ciphertexts, when none of its keys
+    decrypts them, or when it lacks key ids they are under. Only the embedded default over a database without
+    ciphertexts gets a new key file. The cipher reloads the key file when it meets a key id it does not hold, so
+    a key rotation reaches a running process."""
+    path = settings.effective_key_file()
+    if path.exists():
+        ring = load_key_file(path)
+        url = await prepare_database(settings)
+    elif not settings.embedded:
+        guarded = await _stored_secrets_if_any(settings.effective_database_url())
+        if sum(guarded.values()):
+            raise ConfigurationError(
+                f"key file {path} does not exist, but the database holds {_secrets_phrase(guarded)} that only it "
+                f"can decrypt: {FIX_KEY_FILE}"
+            )
+        raise ConfigurationError(
+            f"no encryption key: TGS_KEY_FILE={path} does not exist. Create it once with `tgsessions keys init` "
+            "and back it up: without it the stored sessions cannot be decrypted"
+        )
+    else:
+        url = await prepare_database(settings)
+        guarded = await _stored_secrets_if_any(url)
+        if sum(guarded.values()):
+            raise ConfigurationError(
+                f"key file {path} does not exist, but the database holds {_secrets_phrase(guarded)} that only it "
+                f"can decrypt: {FIX_KEY_FILE} (a new key file would make them unreadable)"
+            )
+        ring = create_key_file(path)
+    cipher = AesGcmCipher(ring, reload=lambda: load_key_file(path))
+    database = await SqlDatabase.open(url, cipher=cipher, clock=clock)
+    try:
+        await check_key_file(database, ring, path)
+    except BaseException:
+        await database.aclose()
+        raise
+    return cipher, database
+
+
+async def check_key_file(database: SqlDatabase, ring: KeyRing, path: Path) -> None:
+    """ConfigurationError (one line) when ``ring`` cannot decrypt the stored secrets: none of its keys decrypts
+    them, or some are under key ids it does not hold. Secrets it cannot decrypt for other reasons (one corrupted
+    row) are left to the rows' own handling."""
+    coverage = await key_coverage(database.engine, AesGcmCipher(ring), sorted(ring.keys))
+    if not coverage.unreadable:
+        return
+    stored = _secrets_phrase(coverage.rows)
+    if coverage.unknown:
+        raise ConfigurationError(
+            f"{sum(coverage.unknown.values())} of the {stored} in the database are under key ids "
+            f"{', '.join(coverage.unknown)} that the key file {path} does not hold (a wrong or an older key file?); "
+            f"{FIX_KEY_FILE}"
+        )
+    what = "holds no key that decrypts" if not coverage.readable else f"does not decrypt {coverage.unreadable} of"
+    raise ConfigurationError(
+        f"key file {path} {what} the {stored} in the database (its key ids {', '.join(coverage.undecryptable)} "
+        f"name other keys than the ones that encrypted them: not their key file); {FIX_KEY_FILE}"
+    )
+
+
+async def check_backend_record(settings: Settings, database: SqlDatabase, clock: Clock) -> None:
+    """The database records the Telegram backend that wrote it (``meta.telegram_backend``). Another backend is
+    refused (one line) unless TGS_ALLOW_BACKEND_SWITCH=1, which records the new one. A database with no record
+    takes the current backend; one that already holds sessions without a record (written before migration 0006)
+    does too, with a warning."""
+    current = settings.telegram_backend
+    assert current is not None  # check_backend ran first
+    recorded = await meta.read(database.engine, meta.TELEGRAM_BACKEND)
+    if recorded == current:
+        return
+    if recorded is None:
+        held = await meta.stored_sessions(database.engine)
+        await meta.write(database.engine, meta.TELEGRAM_BACKEND, current, clock.now())
+        if held:
+            log.warning("the database holds %d sessions but no record of the Telegram backend that wrote them: "
+                        "recorded %s; if they were written by the other backend, stop now", held, current)  # fmt: skip
+        return
+    if not settings.allow_backend_switch:
+        if current == "simulated":
+            why = "the simulated Telegram would find its real sessions dead and retire them"
+        else:
+            why = "its sessions are the simulated Telegram's, which real Telegram rejects as dead"
+        raise ConfigurationError(
+            f"this database was written by the {recorded} Telegram backend, not {current}: {why}; use a database "
+            f"of its own for {current}, or set TGS_ALLOW_BACKEND_SWITCH=1 to switch it on purpose"
+        )
+    await meta.write(database.engine, meta.TELEGRAM_BACKEND, current, clock.now())
+    log.warning("the database was written by the %s Telegram backend: switched to %s (TGS_ALLOW_BACKEND_SWITCH)",
+                recorded, current)  # fmt: skip
 
 
 def check_backend(settings: Settings) -> None:
@@ -163,13 +296,16 @@ def telethon_config(settings: Settings) -> TelethonConfig:
 
 
 async def prepare_database(settings: Settings) -> str:
-    """The database URL, migrated when it is the embedded default; ConfigurationError when another is behind."""
+    """The database URL, migrated when it is the embedded default; ConfigurationError when another is behind.
+    The embedded data directory is made 0700 and a SQLite database's files 0600 (a warning when that fails)."""
     url = settings.effective_database_url()
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=files.OWNER_ONLY_DIR)
+        files.restrict(settings.data_dir, files.OWNER_ONLY_DIR)
         await migrate.upgrade(url)
     elif not await migrate.is_current(url):
         raise ConfigurationError("the database schema is not current: run `tgsessions migrate` first")
+    files.restrict_sqlite_files(url)  # before the service opens it: new -wal/-shm files take the database's mode
     return url
 
 
@@ -177,8 +313,7 @@ async def prepare_database(settings: Settings) -> str:
 async def open_key_manager(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[KeyManager]:
     """Storage alone, for work that never talks to Telegram (API key management): no backend needs choosing."""
     clock = clock or SystemClock()
-    cipher = AesGcmCipher(load_keys(settings))
-    database = await SqlDatabase.open(await prepare_database(settings), cipher=cipher, clock=clock)
+    cipher, database = await open_keys_and_database(settings, clock)
     try:
         yield KeyManager(database, cipher, clock)
     finally:
@@ -193,15 +328,15 @@ async def open_runtime(
     ``telegram_client_class`` is the test hook of :func:`build_gateway`."""
     clock = clock or SystemClock()
     check_backend(settings)
-    cipher = AesGcmCipher(load_keys(settings))
-    url = await prepare_database(settings)
-    gateway, world = build_gateway(settings, clock, telegram_client_class=telegram_client_class)
     async with AsyncExitStack() as stack:
+        cipher, database = await open_keys_and_database(settings, clock)
+        stack.push_async_callback(database.aclose)
+        await check_backend_record(settings, database, clock)
+        url = settings.effective_database_url()
+        gateway, world = build_gateway(settings, clock, telegram_client_class=telegram_client_class)
         closer = getattr(gateway, "aclose", None)
         if closer is not None:
             stack.push_async_callback(closer)
-        database = await SqlDatabase.open(url, cipher=cipher, clock=clock)
-        stack.push_async_callback(database.aclose)
         cache: VerdictCache
         if settings.cache_backend == "redis":
             redis_cache = RedisVerdictCache.from_url(settings.redis_url, ttl_seconds=settings.verdict_ttl_seconds)

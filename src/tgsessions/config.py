@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     telegram_backend: Literal["telethon", "simulated"] | None = Field(
         None, description="'telethon' for real Telegram, 'simulated' for demos and tests; must be chosen"
     )
+    allow_backend_switch: bool = Field(
+        False, description="start over a database another Telegram backend wrote (and record this one instead)"
+    )
     api_id: int | None = Field(None, description="Telegram API id (my.telegram.org), required for telethon")
     api_hash: SecretStr | None = Field(None, description="Telegram API hash, required for telethon")
     telegram_endpoint: Literal["production", "test", "custom"] = Field(
@@ -46,6 +49,18 @@ class Settings(BaseSettings):
     api_compat: Literal["native", "original"] = Field(
         "native", description="HTTP API profile: native (tgsessions' own) or original (the replaced NestJS service's)"
     )
+    max_body_bytes: int = Field(1024 * 1024, ge=1, description="a larger request body is refused with 413")
+    body_read_timeout_seconds: float = Field(
+        30.0, gt=0, description="a request body must arrive within this (else 408 and the connection is closed)"
+    )
+    header_read_timeout_seconds: float = Field(
+        10.0, gt=0, description="a connection that sends no complete request head within this is closed"
+    )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="a request head still incomplete after this many bytes is refused with 400"
+    )
+    keep_alive_seconds: int = Field(5, ge=1, description="an idle kept-alive connection is closed after this")
+    max_connections: int = Field(1000, ge=1, description="connections at once; requests beyond it get 503")
 
     log_format: Literal["json", "console", "auto"] = Field(
         "auto", description="json (production), console (readable), auto: console on a terminal, else json"

@@ -50,7 +50,9 @@ async def test_add_account_errors(api: Api) -> None:
         headers=api.auth(),
     )
     assert exists.status_code == 409
-    assert exists.json() == {"error": "account_exists", "message": exists.json()["message"], "mobile": PHONE}
+    assert exists.json() == {"error": "account_exists", "message": exists.json()["message"], "mobile": PHONE,
+                             "retryAfter": 300}  # fmt: skip
+    assert exists.headers["Retry-After"] == "300"
     empty = await api.client.post("/archived-clients", json={"mobile": OTHER}, headers=api.auth())
     assert empty.status_code == 400
     assert empty.json()["error"] == "invalid_input"

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import queue
-import signal
 import subprocess
 import threading
 from pathlib import Path
 
 import httpx
 
-from tests.cli.test_serve_process import free_port, get_when_up, read_lines, wait_for_facts
+from tests.cli.test_serve_process import free_port, get_when_up, read_lines, stop, wait_for_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,12 +41,7 @@ def test_serve_compat_original_answers_records_and_never_logs_the_query_key(tmp_
             denied = httpx.get(f"{base}/archived-clients/fetch/{phone}?apiKey=wrong", timeout=30)
             assert denied.status_code == 401 and denied.json()["error"] == "UnauthorizedException"
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                returncode = process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise
+            returncode = stop(process)
     log = stderr_log.read_text()
     assert returncode == 0, log[-2000:]
     assert "GET /archived-clients/fetch" in log  # the access line is there, without its query string

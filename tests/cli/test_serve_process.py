@@ -48,6 +48,16 @@ def wait_for_facts(lines: queue.Queue[str], process: subprocess.Popen[str]) -> d
     return facts
 
 
+def stop(process: subprocess.Popen[str]) -> int:
+    """SIGTERM, then the exit code (a server that does not stop within 30 s is killed and the test fails)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
 def get_when_up(url: str, headers: dict[str, str]) -> httpx.Response:
     deadline = time.monotonic() + 60
     while True:
@@ -89,12 +99,7 @@ def test_start_command_serves_a_session_over_http_and_stops_cleanly(tmp_path: Pa
             assert {"sessionId", "lastUpdated", "createdAt", "updatedAt"} <= set(body)  # camelCase on the wire
             assert httpx.get(f"{base}/archived-clients/fetch/{phones[0]}", timeout=30).status_code == 401
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                returncode = process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise
+            returncode = stop(process)
     log = stderr_log.read_text()
     assert returncode == 0, log
     assert "Traceback" not in log and key not in log and body["session"] not in log

@@ -118,3 +118,27 @@ async def test_without_a_session_old_enough_to_reset_others_the_intent_stays_ope
     done = await factory.reconcile_open_intents()
     assert done[PHONE].revoked == 1 and done[PHONE].closed
     assert await open_phones(database) == []
+
+
+async def test_maintenance_reconciles_what_a_dead_mint_left(
+    make_factory: MakeFactory, world: SimulatedTelegram, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = make_factory()
+    seeded = await seed(factory, world, backups=0)
+    world.revoke(seeded.primary)
+    real_mint = SimulatedTelegramGateway.mint
+
+    async def mint_then_die(self: SimulatedTelegramGateway, *args: Any, **kwargs: Any) -> MintedSession:
+        await real_mint(self, *args, **kwargs)
+        raise ProcessDied
+
+    monkeypatch.setattr(SimulatedTelegramGateway, "mint", mint_then_die)
+    with pytest.raises(ProcessDied):
+        await factory.fetch_one(PHONE)
+    monkeypatch.undo()
+    later = make_factory(target_backups=0)  # maintenance itself mints nothing here: only its reconciliation acts
+    await later.update_session(PHONE, world.create_session(PHONE, age=timedelta(days=2)))
+    report = await later.run_maintenance(actor="test")
+    assert report.orphans_reset == 1
+    assert await open_phones(database) == []
+    assert len(orphans(world, await held_hashes(database))) == 2  # the keeper and the new primary: both held

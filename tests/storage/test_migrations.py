@@ -14,7 +14,7 @@ from tgsessions.adapters.sql.engine import create_engine
 from tgsessions.adapters.sql.migrate import current_revision, downgrade, head_revision, is_current, upgrade
 from tgsessions.adapters.sql.tables import metadata
 
-TABLES = {"accounts", "sessions", "events", "leases", "api_keys", "maintenance_runs", "account_deletions"}
+TABLES = {"accounts", "sessions", "events", "leases", "api_keys", "maintenance_runs", "account_deletions", "meta"}
 TABLES_0001 = {"accounts", "sessions", "events", "leases"}
 
 
@@ -67,7 +67,7 @@ async def test_stairway_up_down_up(empty_url):
 
     await upgrade(empty_url)
     assert await table_names(empty_url) >= TABLES
-    assert await current_revision(empty_url) == head_revision() == "0005"
+    assert await current_revision(empty_url) == head_revision() == "0006"
     assert await is_current(empty_url)
 
     await downgrade(empty_url, "base")
@@ -78,7 +78,7 @@ async def test_stairway_up_down_up(empty_url):
     assert await table_names(empty_url) >= TABLES
     assert await is_current(empty_url)
     await upgrade(empty_url)  # idempotent at head
-    assert await current_revision(empty_url) == "0005"
+    assert await current_revision(empty_url) == "0006"
 
 
 async def test_stairway_one_revision_at_a_time(empty_url):
@@ -87,7 +87,7 @@ async def test_stairway_one_revision_at_a_time(empty_url):
     assert not ({"api_keys", "maintenance_runs"} & await table_names(empty_url))
 
     await upgrade(empty_url, "0002")
-    assert await table_names(empty_url) >= TABLES - {"account_deletions"}
+    assert await table_names(empty_url) >= TABLES - {"account_deletions", "meta"}
     assert await current_revision(empty_url) == "0002"
 
     await upgrade(empty_url, "0003")
@@ -106,6 +106,12 @@ async def test_stairway_one_revision_at_a_time(empty_url):
     assert "account_deletions" in await table_names(empty_url)
     await downgrade(empty_url, "0004")
     assert "account_deletions" not in await table_names(empty_url)
+
+    await upgrade(empty_url, "0006")
+    assert {"account_deletions", "meta"} <= await table_names(empty_url)
+    await downgrade(empty_url, "0005")
+    assert "meta" not in await table_names(empty_url)
+    assert await current_revision(empty_url) == "0005"
 
     await upgrade(empty_url)
     assert await schema_drift(empty_url) == []

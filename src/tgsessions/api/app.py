@@ -15,6 +15,7 @@ from fastapi import FastAPI
 import tgsessions
 from tgsessions.api.compat import routes as compat_routes
 from tgsessions.api.errors import install_error_handlers
+from tgsessions.api.limits import RequestLimits, RequestLimitsMiddleware
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.api.request_ids import RequestIdMiddleware
 from tgsessions.api.routes import fetch, health, maintenance, metrics, sessions, status
@@ -43,8 +44,11 @@ stored in (`?format=telethon|gramjs|pyrogram` overrides). Errors: `{"statusCode"
 """
 
 
-def create_app(open_services: OpenServices, *, profile: ApiProfile = ApiProfile.NATIVE) -> FastAPI:
-    """The HTTP API over the services ``open_services()`` yields, in ``profile``'s dialect."""
+def create_app(
+    open_services: OpenServices, *, profile: ApiProfile = ApiProfile.NATIVE, limits: RequestLimits | None = None
+) -> FastAPI:
+    """The HTTP API over the services ``open_services()`` yields, in ``profile``'s dialect; request bodies within
+    ``limits`` (413 beyond the size, 408 beyond the read time; defaults: 1 MiB, 30 s)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +70,9 @@ def create_app(open_services: OpenServices, *, profile: ApiProfile = ApiProfile.
     )
     app.state.profile = profile
     install_error_handlers(app)
+    limits = limits or RequestLimits()
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=limits.max_body_bytes,
+                       body_read_timeout=limits.body_read_timeout)  # fmt: skip
     app.add_middleware(RequestIdMiddleware)
     for module in (health, metrics):
         app.include_router(module.router)

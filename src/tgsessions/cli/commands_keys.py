@@ -26,6 +26,7 @@ from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.crypto.keyring import KeyRing, create_key_file, load_key_file, save_key_file
 from tgsessions.adapters.sql.database import SqlDatabase
 from tgsessions.adapters.sql.rotation import KINDS, BatchDone, KeyUsage, RotationReport, SqlKeyRotation
+from tgsessions.bootstrap import check_key_file
 from tgsessions.cli.context import load_settings, open_key_manager, prepare_database
 from tgsessions.cli.errors import USAGE_ERROR, fail, reported_errors, run_async
 from tgsessions.cli.output import info, print_json, stderr, stdout, table, when
@@ -186,7 +187,14 @@ def check_keys_known(usage: KeyUsage, ring: KeyRing, path: Path) -> None:
 
 
 async def open_storage(settings: Settings, ring: KeyRing) -> SqlDatabase:
-    return await SqlDatabase.open(await prepare_database(settings), cipher=AesGcmCipher(ring), clock=SystemClock())
+    """The database, once the key file is known to decrypt what it stores (else ConfigurationError, one line)."""
+    database = await SqlDatabase.open(await prepare_database(settings), cipher=AesGcmCipher(ring), clock=SystemClock())
+    try:
+        await check_key_file(database, ring, settings.effective_key_file())
+    except BaseException:
+        await database.aclose()
+        raise
+    return database
 
 
 async def rotate(settings: Settings, *, batch_size: int, progress: Progress | None) -> RotationOutcome:
@@ -290,7 +298,7 @@ def show_rotation(outcome: RotationOutcome, *, as_json: bool) -> None:
     else:
         print(f"every stored secret is on key {outcome.active_key}; older keys stay in the key file")
     if outcome.added_key is not None:
-        info("back up the key file again now, and restart running servers so they load the new key")
+        info("back up the key file again now; running servers load the new key by themselves")
 
 
 @keys_app.command("rotate-encryption")

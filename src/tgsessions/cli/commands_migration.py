@@ -17,8 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 
 from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.mongo import ExtendedJsonReader, ExtendedJsonWriter
-from tgsessions.adapters.sql.database import SqlDatabase
-from tgsessions.bootstrap import load_keys, open_runtime, options_from, prepare_database
+from tgsessions.bootstrap import load_keys, open_keys_and_database, open_runtime, options_from
 from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import info, jsonable, pairs, print_json, stderr, stdout, table
@@ -48,8 +47,7 @@ async def _storage(
             runtime = await stack.enter_async_context(open_runtime(settings))
             yield runtime.database, AesGcmCipher(load_keys(settings)), runtime.gateway
             return
-        cipher = AesGcmCipher(load_keys(settings))
-        database = await SqlDatabase.open(await prepare_database(settings), cipher=cipher, clock=SystemClock())
+        cipher, database = await open_keys_and_database(settings, SystemClock())  # refuses a missing/wrong key file
         stack.push_async_callback(database.aclose)
         yield database, cipher, None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -65,6 +66,7 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
     check_backend(settings)  # refuse before anything is imported or created
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     from tgsessions.api.app import create_app  # lazily: the API (and FastAPI) only for serve
+    from tgsessions.api.limits import RequestLimits, header_timeout_protocol
     from tgsessions.api.profiles import ApiProfile
 
     async with open_runtime(settings) as runtime:
@@ -76,15 +78,24 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
         async def open_services() -> AsyncIterator[Services]:
             yield runtime.services  # already open; the runtime closes them when serving stops
 
-        app = create_app(open_services, profile=ApiProfile(settings.api_compat))
+        limits = RequestLimits(settings.max_body_bytes, settings.body_read_timeout_seconds)
+        app = create_app(open_services, profile=ApiProfile(settings.api_compat), limits=limits)
         config = uvicorn.Config(
-            app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on", log_config=None
-        )
+            app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on", log_config=None,
+            http=header_timeout_protocol(settings.header_read_timeout_seconds),  # h11, with a header deadline
+            h11_max_incomplete_event_size=settings.max_header_bytes,
+            timeout_keep_alive=settings.keep_alive_seconds,
+            limit_concurrency=settings.max_connections,
+        )  # fmt: skip
         scheduler = build_scheduler(runtime)  # its first tick waits TGS_MAINTENANCE_START_DELAY_SECONDS
         scheduler.start()
+        # Mints a crash left half-done (intents still open) are reconciled in the background while serving starts.
+        healing = asyncio.create_task(runtime.factory.reconcile_open_intents(actor="startup"), name="reconcile")
         try:
             await Server(config).serve()
         finally:
+            healing.cancel()
+            await asyncio.gather(healing, return_exceptions=True)
             await scheduler.aclose()  # then the runtime stops a run under way (it resumes on the next start)
 
 

@@ -31,6 +31,11 @@ class Metrics(Protocol):
 
     def maintenance_progress(self, done: int, total: int) -> None: ...
 
+    def maintenance_account_failed(self, code: str) -> None:
+        """One account's maintenance failed (the error's code; ``internal_error`` for an unexpected exception);
+        the run went on."""
+        ...
+
     def quarantined(self, reason: str) -> None:
         """A session was quarantined (kept, not handed out) for a reason of ours: malformed_session, phone_mismatch."""
         ...
@@ -71,6 +76,9 @@ class NoMetrics:
         return None
 
     def maintenance_progress(self, done: int, total: int) -> None:
+        return None
+
+    def maintenance_account_failed(self, code: str) -> None:
         return None
 
     def quarantined(self, reason: str) -> None:

@@ -1,7 +1,15 @@
 """Maintenance over all accounts: keep-alive validation, promotion, minting, cleanup, top-up, unrecoverable marks.
 
-Accounts are streamed in pages by id, each handled under its phone lock like any other use case. An error on one
-account is reported and the run goes on. No account and no live session is ever deleted.
+Accounts are streamed in pages by id, each handled under its phone lock like any other use case. No account and no
+live session is ever deleted.
+
+A failure of one account, of any kind (a row that does not decrypt, a storage error, an unexpected exception in one
+of its steps), never stops the run: it is written in the report (``errors[phone]``, counted in ``failed``), in the
+account's history (a ``maintained`` event with outcome ``failed`` and the error code, when the account can still be
+written) and in the metrics (``maintenance_account_failed(code)``), and the run goes on to the next account. An
+account whose own row does not decrypt (its 2FA password or proxy) makes its page unreadable: the page is then read
+one account at a time up to it, and its id is found by probing the pages after it (which never decrypts it).
+Messages of unexpected exceptions are never shown (they might hold anything): only their type.
 
 Keep-alive: Telegram ends an authorization that is not used for the account's TTL, so every session whose last real
 verdict is older than ``options.maintenance.keepalive`` (or that has none) is reconnected first, bypassing the
@@ -15,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from tgsessions.domain.errors import AccountBanned, AccountUnrecoverable, TgSessionsError
-from tgsessions.domain.model import Action, Session
+from tgsessions.domain.errors import AccountBanned, AccountUnrecoverable, SecretUnreadable, TgSessionsError
+from tgsessions.domain.model import Account, Action, Event, Session
 from tgsessions.domain.verdict import VerdictKind
 from tgsessions.service.core import FactoryCore
 from tgsessions.service.results import MaintenanceReport
@@ -26,6 +36,18 @@ from tgsessions.service.workspace import AccountWork
 
 Progress = Callable[[int, int, str], Awaitable[None] | None]  # (done, total, phone); may be a coroutine function
 Cursor = Callable[[int], None]  # the id of the account just finished
+
+log = logging.getLogger("tgsessions.maintenance")
+UNEXPECTED = "internal_error"  # the code recorded for an exception that is not a TgSessionsError
+
+
+@dataclass(frozen=True, slots=True)
+class Unlisted:
+    """An account whose own row does not decrypt, so it cannot be listed: its id, phone and the error."""
+
+    id: int
+    phone: str
+    error: SecretUnreadable
 
 
 async def run_maintenance(
@@ -46,14 +68,16 @@ async def run_maintenance(
     after = after_id
     done = 0
     while True:
-        async with core.db.unit_of_work() as uow:
-            page = await uow.accounts.accounts_page(after_id=after, limit=page_size)
+        page = await _page(core, after, page_size)
         if not page:
             break
         for account in page:
             assert account.id is not None
             after = account.id
-            await _maintain(core, account.phone, report, actor, max_backups)
+            if isinstance(account, Unlisted):
+                await _failed(core, account.id, account.phone, account.error, report, actor)
+            else:
+                await _maintain(core, account, report, actor, max_backups)
             done += 1
             if cursor is not None:
                 cursor(account.id)
@@ -67,9 +91,73 @@ async def run_maintenance(
     return report
 
 
-async def _maintain(
-    core: FactoryCore, phone: str, report: MaintenanceReport, actor: str, max_backups: int | None
+async def _page(core: FactoryCore, after: int | None, limit: int) -> list[Account | Unlisted]:
+    """The next page of accounts; when one of them does not decrypt, the accounts before it one at a time, then it
+    (as :class:`Unlisted`)."""
+    try:
+        async with core.db.unit_of_work() as uow:
+            return list(await uow.accounts.accounts_page(after_id=after, limit=limit))
+    except SecretUnreadable:
+        pass
+    try:
+        async with core.db.unit_of_work() as uow:
+            return list(await uow.accounts.accounts_page(after_id=after, limit=1))
+    except SecretUnreadable as exc:
+        return [Unlisted(await _unlisted_id(core, after or 0, exc), exc.phone or "(unknown phone)", exc)]
+
+
+async def _unlisted_id(core: FactoryCore, after: int, error: SecretUnreadable) -> int:
+    """The id of the first account after ``after``, whose row raises ``error``: the smallest ``x`` from which the
+    page after ``x`` no longer starts with it (galloping, then bisecting: a few reads, none of them decrypting it)."""
+
+    async def starts_with_it(x: int) -> bool:
+        try:
+            async with core.db.unit_of_work() as uow:
+                await uow.accounts.accounts_page(after_id=x, limit=1)
+        except SecretUnreadable as other:
+            return (other.phone, other.message) == (error.phone, error.message)
+        return False
+
+    low, step = after, 1  # the page after ``low`` starts with it
+    while await starts_with_it(low + step):
+        low, step = low + step, step * 2
+    high = low + step  # ... and the page after ``high`` does not: its id is in (low, high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if await starts_with_it(middle):
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+async def _failed(
+    core: FactoryCore, account_id: int, phone: str, exc: Exception, report: MaintenanceReport, actor: str
 ) -> None:
+    """Record one account's failure (report, history, metrics); the run goes on whatever happens here."""
+    if isinstance(exc, TgSessionsError):
+        code, message = exc.code, exc.message
+    else:
+        code, message = UNEXPECTED, f"unexpected {type(exc).__name__} during maintenance"
+    report.failed += 1
+    report.errors[phone] = f"{code}: {message}"
+    core.metrics.maintenance_account_failed(code)
+    log.warning("maintenance of account %s failed (%s, %s); the run goes on", phone, code, type(exc).__name__)
+    event = Event(account_id, Action.MAINTAINED, actor, "failed", core.clock.now(), reason=code,
+                  detail={"error": message[:500]})  # fmt: skip
+    try:
+        async with core.db.unit_of_work() as uow:
+            await uow.accounts.append_event(event)
+            await uow.commit()
+    except Exception as write_error:  # the account cannot be written (storage down, row gone): the report has it
+        log.warning("maintenance could not write the failure of account %s to its history (%s)", phone,
+                    type(write_error).__name__)  # fmt: skip
+
+
+async def _maintain(
+    core: FactoryCore, account: Account, report: MaintenanceReport, actor: str, max_backups: int | None
+) -> None:
+    phone = account.phone
     recovery = core.recovery
     seen: list[AccountWork] = []
     try:
@@ -85,6 +173,8 @@ async def _maintain(
             cleaned = await recovery.cleanup(work, core.options.cleanup_default if max_backups is None else max_backups)
             report.revoked += len(cleaned.revoked)
             report.minted += await recovery.top_up(work, lease, core.options.target_backups)
+            reconciled = await recovery.minter.reconciler.reconcile(work, lease)  # what failed mints left behind
+            report.orphans_reset += reconciled.revoked
             keeper = work.keeper
             if keeper is not None:
                 verdict = await recovery.check(work, keeper)
@@ -98,8 +188,9 @@ async def _maintain(
         report.unrecoverable += 1
     except AccountBanned:
         report.banned += 1
-    except TgSessionsError as exc:
-        report.errors[phone] = f"{exc.code}: {exc.message}"
+    except Exception as exc:  # any failure of this account: recorded, and the run goes on to the next one
+        assert account.id is not None
+        await _failed(core, account.id, phone, exc, report, actor)
     finally:
         report.retired += sum(w.retired_dead for w in seen)
         report.quarantined += sum(len(w.quarantined) for w in seen)

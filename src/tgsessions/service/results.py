@@ -106,7 +106,9 @@ class MaintenanceReport:
     banned: int = 0
     skipped: int = 0
     kept_alive: int = 0  # sessions reconnected because Telegram had not seen them for the keep-alive period
+    orphans_reset: int = 0  # authorizations failed or interrupted mints left at Telegram, reset by reconciliation
     quarantined: int = 0  # sessions held in quarantine (kept, not handed out) in the accounts seen: for an operator
+    failed: int = 0  # accounts whose maintenance failed (any error; each one is in ``errors``)
     errors: dict[str, str] = field(default_factory=dict)  # phone -> error code and message
     # phone -> authorizations Telegram lists for the account beyond the live sessions the service holds
     # (the owner's phone, another program, a leak): for a human to look at

@@ -62,6 +62,9 @@ class PrometheusMetrics:
                                   ["kind", "outcome"], buckets=LATENCY_BUCKETS, registry=r)  # fmt: skip
         self._done = Gauge("tgs_maintenance_done", "Accounts done in the current maintenance run", registry=r)
         self._total = Gauge("tgs_maintenance_total", "Accounts in the current maintenance run", registry=r)
+        self._account_failures = Counter("tgs_maintenance_account_failures",
+                                         "Accounts whose maintenance failed (the run went on), by error code",
+                                         ["code"], registry=r)  # fmt: skip
         self._quarantines = Counter("tgs_quarantines", "Sessions quarantined (kept, not handed out), by reason",
                                     ["reason"], registry=r)  # fmt: skip
         self._in_quarantine = Gauge("tgs_sessions_in_quarantine",
@@ -98,6 +101,9 @@ class PrometheusMetrics:
     def maintenance_progress(self, done: int, total: int) -> None:
         self._done.set(done)
         self._total.set(total)
+
+    def maintenance_account_failed(self, code: str) -> None:
+        self._account_failures.labels(code=code).inc()
 
     def quarantined(self, reason: str) -> None:
         self._quarantines.labels(reason=reason).inc()

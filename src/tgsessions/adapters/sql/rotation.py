@@ -18,15 +18,20 @@ key ring holds both. Running :meth:`SqlKeyRotation.reencrypt` again simply conti
 
 Nothing here prints or raises a plaintext, a ciphertext or key material: errors name the row (phone or session
 id) and at most a key id.
+
+At start, :func:`count_ciphertexts` and :func:`key_coverage` tell what the stored ciphertexts need from a key file
+(see bootstrap.py): how many rows hold one, how many are under key ids the ring does not hold, and which of the
+ring's keys decrypt none of a few sampled rows (a regenerated key file reuses the id ``k1`` with another key). They
+count in SQL by the blob's key-id prefix, so no plaintext is ever produced but for those few samples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Column, Table, Update, bindparam, select, update
+from sqlalchemy import Column, LargeBinary, Table, Update, bindparam, func, literal, not_, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -37,6 +42,10 @@ from tgsessions.domain.errors import SecretUnreadable
 from tgsessions.domain.ports import Cipher
 
 UNREADABLE = "(unreadable)"  # the "key id" counted for a blob whose format is not recognised
+BLOB_VERSION = 1  # the AES-GCM blob layout (adapters/crypto/aesgcm.py): version | id length | id | nonce | sealed
+SAMPLES = 5  # rows tried per key id when checking that a key decrypts what is stored under its id
+UNKNOWN_SCAN = 200  # rows under no known id looked at to name their key ids
+_KEY_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 class RotatingCipher(Cipher, Protocol):
@@ -233,3 +242,110 @@ def _swap(spec: CiphertextColumn) -> Update:
         .where(spec.table.c.id == bindparam("b_id"), spec.column == bindparam("b_old"))
         .values({spec.column.name: bindparam("b_new")})
     )
+
+
+def key_prefix(key_id: str) -> bytes:
+    """How every blob encrypted under ``key_id`` starts."""
+    raw = key_id.encode("ascii")
+    return bytes([BLOB_VERSION, len(raw)]) + raw
+
+
+def _prefixed(spec: CiphertextColumn, key_id: str) -> Any:
+    prefix = key_prefix(key_id)
+    return func.substr(spec.column, 1, len(prefix)) == literal(prefix, LargeBinary)
+
+
+def _named_key_id(blob: bytes) -> str | None:
+    """The key id a blob names, when it has the blob layout and a key id of the key file's alphabet."""
+    blob = bytes(blob)
+    if len(blob) < 2 or blob[0] != BLOB_VERSION or not 1 <= blob[1] <= 32 or len(blob) < 2 + blob[1]:
+        return None
+    key_id = blob[2 : 2 + blob[1]].decode("latin-1")
+    return key_id if set(key_id) <= _KEY_ID_CHARS else None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCoverage:
+    """What the stored ciphertexts need from a key ring.
+
+    ``rows`` counts the ciphertexts per kind; ``unknown`` the rows per key id the ring does not hold (only ids that
+    look like key ids: a corrupted blob is left to the row's own handling); ``undecryptable`` the ring's key ids
+    whose sampled rows all failed to decrypt (the right id, the wrong key); ``readable`` the rows under the ring's
+    other ids."""
+
+    rows: Mapping[str, int]
+    unknown: Mapping[str, int]
+    undecryptable: Mapping[str, int]
+    readable: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def unreadable(self) -> int:
+        """Rows the ring cannot decrypt: under unknown ids, or under one of its keys that decrypts nothing."""
+        return sum(self.unknown.values()) + sum(self.undecryptable.values())
+
+
+async def count_ciphertexts(engine: AsyncEngine) -> dict[str, int]:
+    """Rows holding a ciphertext, per kind (one COUNT per column; nothing decrypted)."""
+    counts: dict[str, int] = {}
+    async with translated(), engine.connect() as conn:
+        for spec in CIPHERTEXT_COLUMNS:
+            counts[spec.kind] = int((await conn.execute(select(func.count(spec.column)))).scalar_one())
+    return counts
+
+
+async def key_coverage(engine: AsyncEngine, cipher: RotatingCipher, key_ids: Sequence[str]) -> KeyCoverage:
+    """Count the stored ciphertexts under each of ``key_ids`` (the ring's) and under ids outside them, and try up
+    to SAMPLES rows of each known id: a key none of whose samples decrypts is reported as undecryptable."""
+    rows = await count_ciphertexts(engine)
+    per_key: dict[str, int] = dict.fromkeys(key_ids, 0)
+    unknown: dict[str, int] = {}
+    decrypted: dict[str, bool] = {}
+    async with translated(), engine.connect() as conn:
+        for spec in CIPHERTEXT_COLUMNS:
+            if not rows[spec.kind]:
+                continue
+            known = 0
+            for key_id in key_ids:
+                where = _prefixed(spec, key_id)
+                count = int((await conn.execute(select(func.count()).where(where))).scalar_one())
+                per_key[key_id] += count
+                known += count
+                if count and not decrypted.get(key_id):
+                    decrypted[key_id] = await _samples_decrypt(conn, spec, where, cipher)
+            if known == rows[spec.kind]:
+                continue
+            others = [_prefixed(spec, key_id) for key_id in key_ids]
+            statement = select(spec.column).where(spec.column.is_not(None))
+            if others:
+                statement = statement.where(not_(or_(*others)))
+            for blob in (await conn.execute(statement.limit(UNKNOWN_SCAN))).scalars():
+                named = _named_key_id(blob)
+                if named is not None and named not in unknown:
+                    unknown[named] = 0
+            for key_id in list(unknown):
+                where = _prefixed(spec, key_id)
+                unknown[key_id] += int((await conn.execute(select(func.count()).where(where))).scalar_one())
+    undecryptable = {k: n for k, n in per_key.items() if n and not decrypted.get(k)}
+    readable = sum(n for k, n in per_key.items() if k not in undecryptable)
+    return KeyCoverage(rows, {k: n for k, n in sorted(unknown.items()) if n}, undecryptable, readable)
+
+
+async def _samples_decrypt(conn: AsyncConnection, spec: CiphertextColumn, where: Any, cipher: Cipher) -> bool:
+    """Whether one of the first SAMPLES rows matching ``where`` decrypts (the plaintext is dropped at once)."""
+    statement = (
+        select(spec.table.c.id, spec.column.label("blob"), *spec.aad_columns)
+        .where(where)
+        .order_by(spec.table.c.id)
+        .limit(SAMPLES)
+    )
+    for row in (await conn.execute(statement)).mappings():
+        try:
+            cipher.decrypt(bytes(row["blob"]), aad=spec.aad(row))
+        except SecretUnreadable:
+            continue
+        return True
+    return False

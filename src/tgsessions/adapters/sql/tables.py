@@ -138,5 +138,14 @@ maintenance_runs = Table(
     Index(None, "started_at"),
 )
 
+# Facts about the database itself, one row per name: ``telegram_backend`` is the backend that wrote it (migration 0006).
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # Children first: the order to truncate or drop.
-ALL_TABLES = (account_deletions, maintenance_runs, api_keys, leases, events, sessions, accounts)
+ALL_TABLES = (account_deletions, maintenance_runs, api_keys, leases, events, sessions, accounts, meta)

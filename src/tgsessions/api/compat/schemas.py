@@ -1,6 +1,8 @@
 """Bodies and answers of the ``original`` profile, named as the replaced service named them (camelCase).
 
-Request bodies refuse unknown fields (400 naming them): a caller never loses data silently."""
+Request bodies refuse unknown fields (400 naming them): a caller never loses data silently. They validate strictly:
+no bool, float or string for a number, no number for a string (``{"maxSessions": false}`` is refused, not read as
+0); the layout takes its JSON string."""
 
 from __future__ import annotations
 
@@ -9,20 +11,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from tgsessions.api.schemas.sessions import SessionFormatName
+from tgsessions.api.schemas.sessions import FormatIn
 
 SessionText = Annotated[SecretStr, Field(min_length=1, max_length=4096)]
 
 
 class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields refused; every value of its field's JSON type (strict: nothing is coerced)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class CreateBody(StrictBody):
     mobile: Annotated[str, Field(min_length=1, max_length=64)]
     session: SessionText = Field(description="The primary session, in any layout (GramJS, Telethon, Pyrogram).")
     oldSessions: list[SessionText] = Field(default_factory=list, max_length=50, description="Stored as the backups.")
-    format: SessionFormatName | None = Field(None, description="Force the layout of every string; else detected.")
+    format: FormatIn | None = Field(None, description="Force the layout of every string; else detected.")
 
 
 class NewSessionBody(StrictBody):

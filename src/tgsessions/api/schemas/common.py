@@ -2,7 +2,9 @@
 
 The native API has one naming convention on the wire, camelCase (attributes stay snake_case in Python): responses
 derive from :class:`CamelModel`, request bodies from :class:`RequestModel`, which refuses unknown fields and
-snake_case spellings of known ones (422 naming the field), so a misspelt field is never silently dropped.
+snake_case spellings of known ones (422 naming the field), so a misspelt field is never silently dropped, and
+validates strictly: no bool, float or string for a number, no number for a string (``{"maxSessions": false}`` is
+refused, never read as 0). An enum field that must accept its JSON string carries ``Strict(False)``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class CamelModel(BaseModel):
 
 
 class RequestModel(BaseModel):
-    """A request body: camelCase names only; an unknown field, or a snake_case spelling of a known one, is refused."""
+    """A request body: camelCase names only; an unknown field, or a snake_case spelling of a known one, is refused;
+    every value must have its field's JSON type (strict: nothing is coerced)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -33,6 +36,7 @@ class RequestModel(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         extra="forbid",
+        strict=True,
     )
 
 

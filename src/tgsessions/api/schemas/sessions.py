@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, Strict
 
 from tgsessions.api.schemas.common import CamelModel, Host, Name, RequestModel
 
@@ -23,6 +23,10 @@ class SessionFormatName(StrEnum):
     TELETHON = "telethon"
     GRAMJS = "gramjs"
     PYROGRAM = "pyrogram"
+
+
+#: A layout in a request body: strict bodies take the enum's JSON string (and nothing else) for it.
+FormatIn = Annotated[SessionFormatName, Strict(False)]
 
 
 class FetchOut(CamelModel):
@@ -72,7 +76,7 @@ class BatchOut(CamelModel):
 
 class UpdateSessionRequest(RequestModel):
     new_session: SessionString = Field(description="The new primary: must be alive and belong to this phone.")
-    format: SessionFormatName | None = Field(None, description="Force the string's layout; detected when absent.")
+    format: FormatIn | None = Field(None, description="Force the string's layout; detected when absent.")
 
 
 class SessionMeta(CamelModel):
@@ -128,7 +132,7 @@ class AddAccountRequest(RequestModel):
     old_sessions: list[SessionString] | None = Field(
         None, max_length=50, description="The replaced service's name for the backups (give one of the two)."
     )
-    format: SessionFormatName | None = Field(
+    format: FormatIn | None = Field(
         None, description="Force the layout of every string in the body; detected per string when absent."
     )
     two_factor_password: Annotated[SecretStr, Field(min_length=1, max_length=256)] | None = None

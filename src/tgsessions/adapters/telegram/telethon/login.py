@@ -118,7 +118,12 @@ async def _check_password(client: Any, phone: str, ask: Ask) -> Secret:
             await invoke(client, functions.auth.CheckPasswordRequest(check), 30.0)
         except errors.PasswordHashInvalidError:
             if attempt + 1 == TRIES:
-                raise InvalidInput("the 2FA password was wrong three times", field="password", phone=phone) from None
+                raise InvalidInput(
+                    "the 2FA password was wrong three times; Telegram keeps this login waiting for its password "
+                    "(it refuses to log it out): end it from another session of the account (Devices)",
+                    field="password",
+                    phone=phone,
+                ) from None
             prompt = "that password was wrong; 2FA password"
             continue
         return Secret(typed)
