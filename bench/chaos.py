@@ -71,6 +71,7 @@ class Chaos:
         if database_url:
             self.env["TGS_DATABASE_URL"] = database_url
         self.key = ""
+        self.kill_within = 0.25  # seconds after the fetches start; set by calibrate()
         self.answers: dict[str, int] = {}  # fetch answers seen before the kills cut them: status code or error
 
     def settings(self) -> Settings:
@@ -131,6 +132,23 @@ class Chaos:
                 await asyncio.sleep(0.05)
         raise RuntimeError("the server did not come up")
 
+    async def calibrate(self, phones: list[str]) -> float:
+        """Seconds a round's fetches take on this machine and database when nothing is killed (the kill moment is
+        drawn within that span, so kills land while mints run, on a fast or a slow database alike)."""
+        self.kill_all_but_keepers(phones)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process = self.start(port)
+        try:
+            await self.wait_up(base)
+            async with httpx.AsyncClient(timeout=30, headers={"X-API-Key": self.key}) as client:
+                started = time.monotonic()
+                await asyncio.gather(*(client.get(f"{base}/archived-clients/fetch/{p}") for p in phones))
+                return max(time.monotonic() - started, 0.05)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
     async def round(self, phones: list[str]) -> tuple[float, float]:
         """Start, fetch (mints), kill -9 at a random moment; returns (kill time as epoch, seconds of the round)."""
         self.kill_all_but_keepers(phones)
@@ -142,7 +160,7 @@ class Chaos:
             await self.wait_up(base)
             async with httpx.AsyncClient(timeout=30, headers={"X-API-Key": self.key}) as client:
                 fetches = [asyncio.create_task(client.get(f"{base}/archived-clients/fetch/{p}")) for p in phones]
-                await asyncio.sleep(self.rng.uniform(0.0, 0.25))
+                await asyncio.sleep(self.rng.uniform(0.0, self.kill_within))
                 process.send_signal(signal.SIGKILL)
                 killed = time.time()
                 for answer in await asyncio.gather(*fetches, return_exceptions=True):
@@ -221,6 +239,7 @@ async def main(kills: int, accounts: int, per_round: int, database_url: str | No
     with tempfile.TemporaryDirectory(prefix="tgs-chaos-") as tmp:
         chaos = Chaos(Path(tmp) / "data", database_url, accounts, rng)
         await chaos.seed()
+        chaos.kill_within = await chaos.calibrate([phone(accounts - 1 - j) for j in range(per_round)])
         takeover = 0.0
         started = time.monotonic()
         for kill in range(kills):
@@ -235,6 +254,7 @@ async def main(kills: int, accounts: int, per_round: int, database_url: str | No
         figures |= await chaos.census()
         figures["lease_takeover_s"] = round(takeover, 2)
         figures["rounds_s"] = round(rounds_s, 1)
+        figures["kill_within_s"] = round(chaos.kill_within, 3)
         figures["fetch_answers"] = ", ".join(f"{k}={v}" for k, v in sorted(chaos.answers.items()))  # type: ignore[assignment]
         return figures
 

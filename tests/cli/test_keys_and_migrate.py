@@ -27,7 +27,7 @@ def test_keys_create_list_revoke_round_trip(invoke: Invoke) -> None:
 
     listed = invoke("keys", "list")
     assert listed.exit_code == 0 and key_id in listed.stdout and "billing" in listed.stdout
-    assert plaintext.split("_")[2] not in listed.stdout and second["key"] not in listed.stdout
+    assert plaintext.split("_", 2)[2] not in listed.stdout and second["key"] not in listed.stdout
     rows = {k["key_id"]: k for k in json.loads(invoke("keys", "list", "--json").stdout)}
     assert rows[key_id]["scopes"] == ["sessions:read", "status:read"] and rows[key_id]["revoked_at"] is None
     assert "key" not in rows[key_id] and "key_hash" not in rows[key_id]
