@@ -12,9 +12,11 @@ import pytest
 from telethon import errors
 from telethon.sessions import StringSession
 
-from tests.telegram.tl_server import TLServer
+from tests.telegram.tl_server import TLServer, rpc
 from tgsessions.adapters.telegram.simulated import SimulatedTelegram
 from tgsessions.adapters.telegram.telethon import TelethonGateway
+from tgsessions.adapters.telegram.telethon.minting import Decision, NewLoginRefused, QrUnfinished, decide
+from tgsessions.adapters.telegram.telethon.outcomes import rpc_name
 from tgsessions.domain.errors import MintFailed, TelegramUnavailable, TwoFactorInvalid
 from tgsessions.domain.model import ClientIdentity
 from tgsessions.domain.ports import SessionAccess
@@ -378,3 +380,284 @@ async def test_a_wrong_2fa_mint_through_telethon_leaves_nothing_once_reconciled(
     assert [e.detail.get("pending_password") for e in events if e.reason == "orphan_authorization"] == [True]
     assert "reconciled" in [e.action.value for e in events]
     await factory.aclose()
+
+
+# -- minting by login code (issue 12): the login table, the service chat, named errors -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("made", "method", "expected"),
+    [
+        (rpc("API_ID_PUBLISHED_FLOOD"), "qr", Decision.FALL_BACK),
+        (rpc("API_ID_INVALID"), "qr", Decision.FALL_BACK),
+        (rpc("AUTH_TOKEN_EXPIRED"), "qr", Decision.FALL_BACK),
+        (rpc("AUTH_TOKEN_ALREADY_ACCEPTED"), "qr", Decision.FALL_BACK),
+        (rpc("AUTH_TOKEN_INVALID"), "qr", Decision.FALL_BACK),
+        (lambda request: QrUnfinished("LoginToken"), "qr", Decision.FALL_BACK),
+        (lambda request: TimeoutError(), "qr", Decision.FALL_BACK),
+        (lambda request: TimeoutError(), "code", Decision.TRANSIENT),
+        (rpc("API_ID_INVALID"), "code", Decision.PERMANENT),
+        (rpc("FLOOD_WAIT_120", 420), "qr", Decision.TRANSIENT),
+        (rpc("FLOOD_WAIT_120", 420), "code", Decision.TRANSIENT),
+        (rpc("FLOOD_PREMIUM_WAIT_30", 420), "code", Decision.TRANSIENT),
+        (rpc("RPC_CALL_FAIL", 500), "qr", Decision.TRANSIENT),
+        (rpc("AUTH_KEY_UNREGISTERED", 401), "qr", Decision.PERMANENT),
+        (rpc("SESSION_REVOKED", 401), "code", Decision.PERMANENT),
+        (rpc("USER_DEACTIVATED_BAN", 401), "qr", Decision.PERMANENT),
+        (lambda request: NewLoginRefused(errors.AuthKeyUnregisteredError(request)), "qr", Decision.TRANSIENT),
+        (rpc("PHONE_CODE_EXPIRED"), "code", Decision.TRANSIENT),
+        (rpc("PHONE_CODE_INVALID"), "code", Decision.TRANSIENT),
+        (rpc("PHONE_NUMBER_FLOOD"), "code", Decision.PERMANENT),
+        (rpc("SOMETHING_NEW_AT_TELEGRAM"), "qr", Decision.PERMANENT),
+        (lambda request: ConnectionResetError(), "code", Decision.TRANSIENT),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_login_table_rows(made: Callable[[Any], BaseException], method: str, expected: Decision) -> None:
+    assert decide(made(None), method) is expected
+
+
+def test_error_names_are_telegrams_not_bad_request() -> None:
+    assert rpc_name(rpc("API_ID_PUBLISHED_FLOOD")(None)) == "API_ID_PUBLISHED_FLOOD"
+    assert rpc_name(errors.ApiIdInvalidError(request=None)) == "API_ID_INVALID"
+    assert rpc_name(rpc("FLOOD_WAIT_42", 420)(None)) == "FLOOD_WAIT_X"
+    assert rpc_name(rpc("SOMETHING_NEW_AT_TELEGRAM")(None)) == "SOMETHING_NEW_AT_TELEGRAM"
+    assert rpc_name(TimeoutError()) == "timeout"
+
+
+@pytest.mark.parametrize("refusal", ["API_ID_PUBLISHED_FLOOD", "API_ID_INVALID"])
+async def test_export_refused_mints_by_code_in_the_same_mint_and_is_remembered(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, clock: FakeClock, refusal: str
+) -> None:
+    server.refuse("ExportLoginTokenRequest", rpc(refusal), calls=None)
+    source = world.create_session(PHONE)
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert minted.method == "code"
+    assert server.requests["ExportLoginTokenRequest"] == 1
+    assert server.requests["SignInRequest"] == 1
+    assert (await gateway.validate(access(minted.string))).is_alive
+    assert world.login_attempts(PHONE) == 1
+    # the refusal is remembered for the account: the next mint goes straight to the code
+    again = await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert again.method == "code"
+    assert server.requests["ExportLoginTokenRequest"] == 1
+    # ... for a while only
+    clock.advance(hours=25)
+    third = await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert third.method == "code"
+    assert server.requests["ExportLoginTokenRequest"] == 2
+    assert world.alive_authorizations(PHONE) == 4
+
+
+@pytest.mark.parametrize("refusal", ["AUTH_TOKEN_EXPIRED", "AUTH_TOKEN_ALREADY_ACCEPTED", "AUTH_TOKEN_INVALID"])
+async def test_token_errors_fall_back_to_code(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, refusal: str
+) -> None:
+    server.refuse("AcceptLoginTokenRequest", rpc(refusal))
+    source = world.create_session(PHONE)
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert minted.method == "code"
+    assert server.requests["AcceptLoginTokenRequest"] == 1
+    assert world.alive_authorizations(PHONE) == 2
+
+
+async def test_a_qr_flow_that_times_out_falls_back_to_code(world: SimulatedTelegram, server: TLServer) -> None:
+    gateway = server.gateway(request_timeout=0.1)
+    server.refuse("ExportLoginTokenRequest", "hang")
+    source = world.create_session(PHONE)
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert minted.method == "code"
+    assert not gateway.minter.qr_allowed(PHONE)
+
+
+async def test_flood_wait_at_export_is_not_a_fallback(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    server.refuse("ExportLoginTokenRequest", rpc("FLOOD_WAIT_120", 420))
+    source = world.create_session(PHONE)
+    with pytest.raises(TelegramUnavailable, match="export_token:FLOOD_WAIT_X") as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert info.value.retry_after == pytest.approx(120)
+    assert server.requests["SendCodeRequest"] == 0
+    assert gateway.minter.qr_allowed(PHONE)
+    with pytest.raises(TelegramUnavailable, match="logins"):  # the login gate holds it without asking again
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert server.requests["ExportLoginTokenRequest"] == 1
+
+
+async def test_dead_source_while_minting_is_named_and_permanent(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    server.refuse("AcceptLoginTokenRequest", rpc("AUTH_KEY_UNREGISTERED", 401))
+    source = world.create_session(PHONE)
+    with pytest.raises(MintFailed) as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert info.value.reason == "accept_token:AUTH_KEY_UNREGISTERED"
+    assert not info.value.transient
+    assert server.requests["SendCodeRequest"] == 0
+
+
+@pytest.mark.parametrize(
+    ("refusal", "transient"), [("PHONE_NUMBER_FLOOD", False), ("API_ID_INVALID", False), ("RANDOM_NEW_ERROR", False)]
+)
+async def test_send_code_refusals_keep_their_names(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, refusal: str, transient: bool
+) -> None:
+    server.refuse("ExportLoginTokenRequest", rpc("API_ID_PUBLISHED_FLOOD"))
+    server.refuse("SendCodeRequest", rpc(refusal))
+    source = world.create_session(PHONE)
+    with pytest.raises(MintFailed) as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert info.value.reason == f"send_code:{refusal}"
+    assert info.value.transient is transient
+    assert f"send_code:{refusal}" in str(info.value)
+    assert "BAD_REQUEST" not in str(info.value)
+
+
+@pytest.mark.parametrize("answer", ["empty", "USER_ID_INVALID"])
+async def test_service_chat_found_through_the_dialogs(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, answer: str
+) -> None:
+    world.disable_qr(PHONE)
+    source = world.create_session(PHONE)
+    if answer == "empty":
+        server.service_by_id = False  # users.getUsers answers an empty vector for InputUser(777000, 0)
+    else:
+        original = server._GetUsers
+
+        async def refuse_777000(client: Any, request: Any) -> Any:  # the source's own check still passes
+            if any(getattr(u, "user_id", None) == 777000 for u in request.id):
+                raise rpc(answer)(request)
+            return await original(client, request)
+
+        server._GetUsers = refuse_777000  # type: ignore[method-assign]
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert minted.method == "code"
+    assert server.requests["GetDialogsRequest"] == 1
+    assert (await gateway.validate(access(minted.string))).is_alive
+
+
+async def test_no_service_chat_is_a_named_failure(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway
+) -> None:
+    server.service_by_id = False
+    server.service_in_dialogs = False
+    world.disable_qr(PHONE)
+    source = world.create_session(PHONE)
+    with pytest.raises(MintFailed) as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert info.value.reason == "service_chat_not_found"
+    assert info.value.transient
+    assert server.requests["GetHistoryRequest"] == 0
+    assert server.requests["SignInRequest"] == 0
+    assert world.alive_authorizations(PHONE) == 1
+
+
+@pytest.mark.parametrize("stale", [True, False], ids=["stale-code-only", "no-code"])
+async def test_no_fresh_code_is_code_not_received(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, stale: bool
+) -> None:
+    server.refuse("ExportLoginTokenRequest", rpc("API_ID_PUBLISHED_FLOOD"))
+    server.deliver_codes = False
+    server.stale_codes = stale
+    source = world.create_session(PHONE)
+    with pytest.raises(MintFailed) as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert info.value.reason == "code_not_received"
+    assert info.value.transient
+    assert server.requests["GetHistoryRequest"] == gateway.config.code_poll_attempts
+    assert server.requests["SignInRequest"] == 0  # a stale code is never tried
+    assert world.alive_authorizations(PHONE) == 1
+
+
+@pytest.mark.parametrize("refusal", ["PHONE_CODE_EXPIRED", "PHONE_CODE_INVALID"])
+async def test_sign_in_refusals_are_named(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, refusal: str
+) -> None:
+    server.refuse("ExportLoginTokenRequest", rpc("API_ID_PUBLISHED_FLOOD"))
+    server.refuse("SignInRequest", rpc(refusal))
+    source = world.create_session(PHONE)
+    with pytest.raises(MintFailed) as info:
+        await gateway.mint(access(source), new_identity=NEW, two_fa=None)
+    assert info.value.reason == f"sign_in:{refusal}"
+    assert info.value.transient
+    assert world.alive_authorizations(PHONE) == 1
+
+
+async def test_2fa_after_the_code(world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway) -> None:
+    world.set_two_fa(PHONE, PASSWORD)
+    server.refuse("ExportLoginTokenRequest", rpc("API_ID_PUBLISHED_FLOOD"))
+    server.service_by_id = False
+    source = world.create_session(PHONE)
+    minted = await gateway.mint(access(source), new_identity=NEW, two_fa=Secret(PASSWORD))
+    assert minted.method == "code"
+    assert server.requests["SignInRequest"] == 1
+    assert server.requests["CheckPasswordRequest"] == 1
+    assert (await gateway.validate(access(minted.string))).is_alive
+    with pytest.raises(TwoFactorInvalid, match="password:PASSWORD_HASH_INVALID"):
+        await gateway.mint(access(source), new_identity=NEW, two_fa=Secret("not it"))
+    assert server.requests["ExportLoginTokenRequest"] == 1  # remembered: straight to the code
+
+
+async def test_fetch_over_telethon_mints_by_code_when_export_is_refused(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, clock: FakeClock
+) -> None:
+    """The issue's case: QR refused with API_ID_PUBLISHED_FLOOD, the account's only live session the keeper."""
+    from tgsessions.domain.model import Action
+
+    server.refuse("ExportLoginTokenRequest", rpc("API_ID_PUBLISHED_FLOOD"), calls=None)
+    server.service_by_id = False
+    keeper = world.create_session(PHONE, age=timedelta(days=60))
+    factory = telethon_factory(gateway, clock)
+    await factory.add_account(PHONE, keeper=keeper)
+    result = await factory.fetch_one(PHONE)
+    assert result.how == "minted"
+    assert world.is_alive(result.session)
+    events = (await factory.history(PHONE, limit=100)).events
+    [minted] = [e for e in events if e.action is Action.MINTED]
+    assert minted.detail["method"] == "code"
+    assert not [e for e in events if e.action is Action.MINT_FAILED]
+    await factory.aclose()
+
+
+async def test_a_refused_mint_over_telethon_names_step_and_error_in_the_event(
+    world: SimulatedTelegram, server: TLServer, gateway: TelethonGateway, clock: FakeClock
+) -> None:
+    from tgsessions.domain.model import Action
+
+    server.refuse("ExportLoginTokenRequest", rpc("API_ID_PUBLISHED_FLOOD"), calls=None)
+    server.refuse("SendCodeRequest", rpc("PHONE_NUMBER_FLOOD"), calls=None)
+    keeper = world.create_session(PHONE, age=timedelta(days=60))
+    factory = telethon_factory(gateway, clock)
+    await factory.add_account(PHONE, keeper=keeper)
+    with pytest.raises(MintFailed, match="send_code:PHONE_NUMBER_FLOOD") as info:
+        await factory.fetch_one(PHONE)
+    assert info.value.reason == "send_code:PHONE_NUMBER_FLOOD"
+    events = (await factory.history(PHONE, limit=100)).events
+    [failed] = [e for e in events if e.action is Action.MINT_FAILED]
+    assert failed.reason == "send_code:PHONE_NUMBER_FLOOD"
+    assert (failed.detail["step"], failed.detail["error"]) == ("send_code", "PHONE_NUMBER_FLOOD")
+    assert server.requests["SendCodeRequest"] == 1  # the flood is not retried
+    await factory.aclose()
+
+
+def telethon_factory(gateway: TelethonGateway, clock: FakeClock) -> Any:
+    from tgsessions.adapters.cache.memory import MemoryVerdictCache
+    from tgsessions.adapters.crypto import AesGcmCipher, KeyRing
+    from tgsessions.service.factory import SessionFactory
+    from tgsessions.service.options import FactoryOptions
+    from tgsessions.testing.memory_db import InMemoryDatabase
+
+    return SessionFactory(db=InMemoryDatabase(clock), gateway=gateway, cache=MemoryVerdictCache(clock),
+                          cipher=AesGcmCipher(KeyRing.generate()), clock=clock,
+                          options=FactoryOptions(top_up_in_background=False))  # fmt: skip
+
+
+def test_a_flood_wait_at_a_login_step_keeps_its_step_and_name_for_the_event() -> None:
+    from tgsessions.adapters.telegram.telethon.outcomes import login_error
+
+    flood = errors.FloodWaitError(request=None, capture=42)
+    translated = login_error(flood, PHONE, "send_code", transient=True)
+    assert isinstance(translated, TelegramUnavailable)
+    assert translated.reason == "send_code:FLOOD_WAIT_X" and "send_code" in translated.message
+    assert translated.retry_after == 42

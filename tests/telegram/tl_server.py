@@ -5,7 +5,12 @@ random auth key, ``_call`` hands the real TL request object to :meth:`TLServer.h
 result objects (``telethon.tl.types``) or raises real Telethon errors. Auth keys map to the world's authorizations,
 so the world's fault injection (revoke, ban, deactivate, freeze, flood_wait, time_out, server_error, disable_qr,
 latency) drives the answers, and logins through the server become real authorizations of the world (counted
-against its login budget). The server also counts open connections per auth key and, like Telegram, kills a key
+against its login budget). Single requests can be refused by name with any Telegram error, built the way Telethon
+builds it from the wire (:func:`rpc`): ``server.refuse("ExportLoginTokenRequest", rpc("API_ID_PUBLISHED_FLOOD"))``.
+The 777000 service chat is scripted too: ``service_by_id`` (users.getUsers resolves 777000 with access hash 0, or
+answers an empty vector), ``service_in_dialogs`` (messages.getDialogs lists the chat with its access hash, or not),
+``deliver_codes`` / ``stale_codes`` / ``code_delay_polls`` (the fresh code message, an older one, a late one).
+The server also counts open connections per auth key and, like Telegram, kills a key
 that connects twice at once (AUTH_KEY_DUPLICATED).
 """
 
@@ -23,6 +28,7 @@ from typing import Any, ClassVar
 
 from telethon import TelegramClient, errors
 from telethon.crypto import AuthKey
+from telethon.errors import rpc_message_to_error
 from telethon.tl import types
 
 from tests.telegram.tl_srp import Challenge, Verifier
@@ -53,6 +59,7 @@ KINDS = {
     "ImportLoginTokenRequest": "mint_qr",
     "SendCodeRequest": "mint_code",
     "GetHistoryRequest": "mint_code",
+    "GetDialogsRequest": "mint_code",
     "SignInRequest": "mint_code",
     "GetPasswordRequest": "mint_2fa",
     "CheckPasswordRequest": "mint_2fa",
@@ -60,6 +67,11 @@ KINDS = {
     "ResetAuthorizationRequest": "revoke_other",
     "GetAuthorizationsRequest": "authorizations",
 }
+
+
+def rpc(message: str, code: int = 400) -> Callable[[Any], BaseException]:
+    """A fault: the error Telethon raises when Telegram answers ``rpc_error`` (code, message) to the request."""
+    return lambda request: rpc_message_to_error(types.RpcError(code, message), request)
 
 
 class ScriptedClient(TelegramClient):  # type: ignore[misc]
@@ -145,6 +157,11 @@ class TLServer:
         self.duplicates = 0
         self.code_delay_polls = 0  # GetHistory calls before a fresh code message shows up
         self.stale_codes = True  # an older 777000 message with another code is always there
+        self.deliver_codes = True  # send_code puts the fresh code into the 777000 chat
+        self.service_by_id = True  # users.getUsers([InputUser(777000, 0)]) resolves it (else: an empty vector)
+        self.service_in_dialogs = True  # messages.getDialogs lists the 777000 chat (with its access hash)
+        self.refusals: dict[str, list[Fault]] = {}
+        self.always_refused: dict[str, Fault] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.connect_faults: dict[str, list[Fault]] = {}
         self.sent_codes: list[str] = []
@@ -179,6 +196,14 @@ class TLServer:
     def fail(self, phone: str, fault: Fault, *, calls: int = 1) -> None:
         """The next ``calls`` requests of ``phone``'s clients raise ``fault(request)`` (or hang)."""
         self.faults.setdefault(self.world.normalise(phone), []).extend([fault] * calls)
+
+    def refuse(self, request_name: str, fault: Fault, *, calls: int | None = 1) -> None:
+        """The next ``calls`` requests named ``request_name`` (every one: ``calls=None``), of any client, raise
+        ``fault(request)``, before the account's own faults and flood waits."""
+        if calls is None:
+            self.always_refused[request_name] = fault
+        else:
+            self.refusals.setdefault(request_name, []).extend([fault] * calls)
 
     def fail_connect(self, phone: str, fault: Fault, *, calls: int = 1) -> None:
         self.connect_faults.setdefault(self.world.normalise(phone), []).extend([fault] * calls)
@@ -223,6 +248,9 @@ class TLServer:
             await self.world.begin_call(KINDS.get(name, "other"), phone)
         except SimulatedServerError:
             raise errors.RpcCallFailError(request=request) from None
+        if name in self.always_refused:
+            self.refusals.setdefault(name, []).insert(0, self.always_refused[name])
+        await self._apply(self.refusals, name, request)
         await self._apply(self.faults, phone, request)
         account = self.world.lookup_account(phone) if phone else None
         flood = self.world.flood_remaining(account) if account is not None else None
@@ -233,8 +261,8 @@ class TLServer:
             raise errors.BadRequestError(request, "METHOD_NOT_SCRIPTED", 400)
         return await handler(client, request)
 
-    async def _apply(self, faults: dict[str, list[Fault]], phone: str, request: Any) -> None:
-        pending = faults.get(phone) if phone else None
+    async def _apply(self, faults: dict[str, list[Fault]], key: str, request: Any) -> None:
+        pending = faults.get(key) if key else None
         if not pending:
             return
         fault = pending.pop(0)
@@ -268,9 +296,13 @@ class TLServer:
         for wanted in request.id:
             if isinstance(wanted, types.InputUserSelf):
                 answer.append(self.user(self.world.account(auth.phone)))
-            elif getattr(wanted, "user_id", None) == SERVICE_USER:
-                answer.append(types.User(id=SERVICE_USER, access_hash=SERVICE_HASH, first_name="Telegram"))
-        return answer
+            elif getattr(wanted, "user_id", None) == SERVICE_USER and self.service_by_id:
+                answer.append(self.service_user())
+        return answer  # an id Telegram cannot resolve (access hash 0) is left out: possibly an empty vector
+
+    @staticmethod
+    def service_user() -> types.User:
+        return types.User(id=SERVICE_USER, access_hash=SERVICE_HASH, first_name="Telegram", verified=True)
 
     async def _GetAppConfig(self, client: ScriptedClient, request: Any) -> types.help.AppConfig:
         auth = self.authorized(client, request)
@@ -342,15 +374,16 @@ class TLServer:
         if self.stale_codes:
             stale = f"{(int(code) + 1) % 90000 + 10000}"
             history.insert(0, ServiceMessage(len(history) + 1, now - timedelta(minutes=10), f"Login code: {stale}."))
-        history.insert(
-            0,
-            ServiceMessage(
-                len(history) + 1,
-                now,
-                f"Login code: {code}. Do not give this code to anyone, even if they say they are from Telegram!",
-                self.code_delay_polls,
-            ),
-        )
+        if self.deliver_codes:
+            history.insert(
+                0,
+                ServiceMessage(
+                    len(history) + 1,
+                    now,
+                    f"Login code: {code}. Do not give this code to anyone, even if they say they are from Telegram!",
+                    self.code_delay_polls,
+                ),
+            )
         return types.auth.SentCode(type=types.auth.SentCodeTypeApp(length=5), phone_code_hash=code_hash)
 
     async def _GetHistory(self, client: ScriptedClient, request: Any) -> types.messages.Messages:
@@ -375,8 +408,40 @@ class TLServer:
                     from_id=types.PeerUser(SERVICE_USER),
                 )
             )
-        service = types.User(id=SERVICE_USER, access_hash=SERVICE_HASH, first_name="Telegram")
-        return types.messages.Messages(messages=shown[: request.limit], topics=[], chats=[], users=[service])
+        return types.messages.Messages(
+            messages=shown[: request.limit], topics=[], chats=[], users=[self.service_user()]
+        )
+
+    async def _GetDialogs(self, client: ScriptedClient, request: Any) -> types.messages.Dialogs:
+        """A friend's chat, and the 777000 chat when ``service_in_dialogs`` (its top message, its access hash)."""
+        auth = self.authorized(client, request)
+        friend = types.User(id=424242, access_hash=0x1234, first_name="Friend")
+        chats: list[tuple[types.User, list[ServiceMessage]]] = [
+            (friend, [ServiceMessage(1, self.clock.now() - timedelta(days=2), "hi")])
+        ]
+        if self.service_in_dialogs:
+            history = self._history.get(auth.phone) or [ServiceMessage(1, self.clock.now() - timedelta(days=9), "hi")]
+            chats.insert(0, (self.service_user(), history))
+        dialogs, messages = [], []
+        for user, history in chats[: request.limit]:
+            top = max(history, key=lambda m: m.date)
+            dialogs.append(
+                types.Dialog(
+                    peer=types.PeerUser(user.id),
+                    top_message=top.id,
+                    read_inbox_max_id=top.id,
+                    read_outbox_max_id=0,
+                    unread_count=0,
+                    unread_mentions_count=0,
+                    unread_reactions_count=0,
+                    unread_poll_votes_count=0,
+                    notify_settings=types.PeerNotifySettings(),
+                )
+            )
+            messages.append(types.Message(id=top.id, peer_id=types.PeerUser(user.id), date=top.date, message=top.text))
+        return types.messages.Dialogs(
+            dialogs=dialogs, messages=messages, chats=[], users=[user for user, _ in chats[: request.limit]]
+        )
 
     async def _SignIn(self, client: ScriptedClient, request: Any) -> types.auth.Authorization:
         login = self._logins.get(client.key)

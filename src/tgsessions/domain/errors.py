@@ -108,6 +108,12 @@ class RetryLater(TgSessionsError):
 class TelegramUnavailable(RetryLater):
     code = "telegram_unavailable"
 
+    def __init__(
+        self, message: str, *, retry_after: float, phone: str | None = None, reason: str | None = None
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, phone=phone)
+        self.reason = reason or self.code  # where known, "<step>:<Telegram's error name>" (send_code:FLOOD_WAIT_X)
+
 
 class LoginBudgetSpent(RetryLater):
     code = "login_budget_spent"

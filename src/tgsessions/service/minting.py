@@ -100,7 +100,7 @@ class Minter:
             except TelegramUnavailable as exc:
                 last = exc
                 if exc.retry_after > SHORT_FLOOD:
-                    self._record_failure(work, source, "telegram_unavailable")
+                    self._record_failure(work, source, exc.reason)
                     await self._settle(work, fence, clean=False)
                     raise
             except MintFailed as exc:
@@ -157,7 +157,10 @@ class Minter:
 
     def _record_failure(self, work: AccountWork, source: Session, reason: str) -> None:
         self._metrics.mint_failed(reason)
-        work.event(Action.MINT_FAILED, self._clock.now(), outcome="failed", session=source, reason=reason)
+        named: dict[str, str] = {}
+        if ":" in reason:  # "<step>:<Telegram's error name>", e.g. send_code:PHONE_NUMBER_FLOOD
+            named["step"], named["error"] = reason.split(":", 1)
+        work.event(Action.MINT_FAILED, self._clock.now(), outcome="failed", session=source, reason=reason, **named)
 
     def _window_text(self) -> str:
         window = self._options.login_budget.window

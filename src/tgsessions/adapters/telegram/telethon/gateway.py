@@ -22,9 +22,12 @@ from telethon.tl import functions, types
 from tgsessions.adapters.telegram.telethon.clients import ClientFactory, MalformedSession, TelethonConfig, parse_session
 from tgsessions.adapters.telegram.telethon.minting import Minter, invoke
 from tgsessions.adapters.telegram.telethon.outcomes import (
+    LoginStepFailed,
     domain_error,
     flood_seconds,
     is_login_request,
+    login_error,
+    rpc_name,
     session_dead_reason,
     verdict_for,
 )
@@ -124,6 +127,10 @@ class TelethonGateway:
                 return await self.minter.mint(lease.client, source, new_identity, two_fa)
         except TgSessionsError:
             raise
+        except LoginStepFailed as failed:
+            self._note_flood(phone, failed.error)
+            log.info("minting for %s refused at %s", phone, failed)
+            raise login_error(failed.error, phone, failed.step, transient=failed.transient) from None
         except Exception as exc:
             self._raise_translated(exc, phone, minting=True)
 
@@ -242,7 +249,7 @@ class TelethonGateway:
         if isinstance(exc, NotOwnSession):
             _source_dead(phone, "it belongs to another phone")
         self._note_flood(phone, exc)
-        log.info("Telegram call for %s failed: %s", phone, type(exc).__name__)
+        log.info("Telegram call for %s failed: %s (%s)", phone, rpc_name(exc), type(exc).__name__)
         raise domain_error(exc, phone, minting=minting) from None
 
 
