@@ -26,3 +26,17 @@ async def test_fetch_with_qr_refused_mints_by_code_from_the_keeper(
     assert not [e for e in events if e.action is Action.MINT_FAILED]
     status = await factory.session_status(PHONE)
     assert status.primary_alive is True and status.keeper is not None
+
+
+async def test_maintenance_with_qr_refused_mints_by_code_too(
+    make_factory: MakeFactory, world: SimulatedTelegram
+) -> None:
+    factory = make_factory()
+    seeded = await seed(factory, world, backups=0)
+    world.disable_qr(PHONE)
+    world.revoke(seeded.primary)
+    report = await factory.run_maintenance(actor="test")
+    assert report.minted >= 1 and report.healthy == 1
+    minted = [e for e in (await factory.history(PHONE, limit=100)).events if e.action is Action.MINTED]
+    assert minted and {e.detail["method"] for e in minted} == {"code"}
+    assert world.calls["mint_qr"] == 0
