@@ -1,4 +1,4 @@
-"""The ``original`` compatibility profile (docs: /work/shared/docs/original-api.md) over real services: the SQLite and
+"""The ``original`` compatibility profile (docs/compat-original.md) over real services: the SQLite and
 PostgreSQL databases, the simulated Telegram, real API keys; driven through httpx on the ASGI app built with
 ``create_app(..., profile=ApiProfile.ORIGINAL)``.
 
