@@ -15,7 +15,7 @@ from sqlalchemy import text
 from tgsessions.api.app import create_app
 from tgsessions.bootstrap import ensure_admin_key, open_runtime, seed_demo_accounts
 from tgsessions.config import Settings
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 
 
 async def main(data_dir: Path, port: int) -> None:

@@ -35,7 +35,7 @@ from tgsessions.adapters.mongo import ExtendedJsonReader
 from tgsessions.adapters.sql import migrate
 from tgsessions.adapters.sql.database import SqlDatabase
 from tgsessions.domain.clock import SystemClock
-from tgsessions.service.importing import Importer, ImportOptions
+from tgsessions.service.migration.importing import Importer, ImportOptions
 
 BASE = datetime(2023, 1, 1, tzinfo=UTC)
 

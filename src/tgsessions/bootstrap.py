@@ -17,6 +17,7 @@ from tgsessions.adapters.cache.memory import MemoryVerdictCache
 from tgsessions.adapters.cache.redis import RedisVerdictCache
 from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.crypto.keyring import KeyRing, create_key_file, load_key_file
+from tgsessions.adapters.metrics.measured_gateway import MeasuredGateway
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
 from tgsessions.adapters.sql import meta, migrate
 from tgsessions.adapters.sql.database import SqlDatabase
@@ -32,13 +33,12 @@ from tgsessions.domain.model import ClientIdentity
 from tgsessions.domain.policies import BreakerPolicy, LoginBudget
 from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
 from tgsessions.domain.secret import Secret
+from tgsessions.service.access.api_keys import KeyManager
+from tgsessions.service.access.rate_limits import RateLimiter
 from tgsessions.service.factory import SessionFactory
-from tgsessions.service.keys import KeyManager
-from tgsessions.service.measured import MeasuredGateway
+from tgsessions.service.maintenance.scheduler import MaintenanceScheduler
 from tgsessions.service.options import FactoryOptions, MaintenanceOptions, RetryOptions
-from tgsessions.service.ratelimit import RateLimiter
-from tgsessions.service.scheduler import MaintenanceScheduler
-from tgsessions.service.services import Readiness, Services
+from tgsessions.service.runtime import Readiness, Services
 
 if TYPE_CHECKING:
     from tgsessions.adapters.telegram.telethon import TelethonConfig

@@ -16,6 +16,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
+from tgsessions.adapters.metrics.measured_gateway import MeasuredGateway
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
 from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
@@ -25,12 +26,11 @@ from tgsessions.domain.errors import StorageUnavailable
 from tgsessions.domain.model import Event
 from tgsessions.domain.ports import Cipher, Clock, Database, LeaseStore
 from tgsessions.domain.secret import Secret
+from tgsessions.service.access.api_keys import KeyManager
+from tgsessions.service.access.rate_limits import RateLimiter
 from tgsessions.service.factory import SessionFactory
-from tgsessions.service.keys import KeyManager
-from tgsessions.service.measured import MeasuredGateway
 from tgsessions.service.options import FactoryOptions, RetryOptions
-from tgsessions.service.ratelimit import RateLimiter
-from tgsessions.service.services import Readiness, Services
+from tgsessions.service.runtime import Readiness, Services
 from tgsessions.testing.clock import FakeClock
 
 PHONE = "79161234567"

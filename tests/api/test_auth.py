@@ -8,7 +8,7 @@ from tests.api.conftest import PHONE, Api, build_services, running_api
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.access import Scope
 from tgsessions.domain.ports import Cipher, Database
-from tgsessions.service.services import Readiness
+from tgsessions.service.runtime import Readiness
 from tgsessions.testing.clock import FakeClock
 
 FETCH = f"/archived-clients/fetch/{PHONE}"

@@ -37,8 +37,8 @@ from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.api import create_app
 from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.clock import SystemClock
-from tgsessions.service.keys import KeyManager
-from tgsessions.service.services import Services
+from tgsessions.service.access.api_keys import KeyManager
+from tgsessions.service.runtime import Services
 
 SEEDED = ("79990000001", "79990000002", "79990000003")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -30,7 +30,7 @@ from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ALL_SCOPES, Scope
 from tgsessions.domain.ports import Cipher
 from tgsessions.domain.secret import Secret
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 from tgsessions.testing.clock import FakeClock
 
 __all__ = [

@@ -24,7 +24,7 @@ from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.api import create_app
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.clock import SystemClock
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 
 ORIGINAL_OPERATIONS = 15 + 3  # the original's 15, and /healthz, /readyz, /metrics
 

@@ -17,7 +17,7 @@ from tgsessions.api.app import create_app
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.ports import Cipher, Database
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 from tgsessions.testing.clock import FakeClock
 
 PHONE = "79161234567"

@@ -33,10 +33,10 @@ async def test_a_new_keeper_replaces_the_old_one_which_becomes_a_backup(
     fresh = world.create_session(PHONE)
     await factory.add_session(PHONE, fresh, role=Role.KEEPER)
     status = await factory.session_status(PHONE)
-    assert status.keeper is not None and status.keeper.session_id == session_id_of(factory._core.cipher, fresh)
+    assert status.keeper is not None and status.keeper.session_id == session_id_of(factory._ctx.cipher, fresh)
     backups = await factory.list_backups(PHONE)
     assert seeded.keeper is not None
-    assert backups[0].session_id == session_id_of(factory._core.cipher, seeded.keeper)
+    assert backups[0].session_id == session_id_of(factory._ctx.cipher, seeded.keeper)
 
 
 async def test_a_backup_is_added_as_the_newest(factory: SessionFactory, world: SimulatedTelegram) -> None:

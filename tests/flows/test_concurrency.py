@@ -49,7 +49,7 @@ async def test_two_instances_on_one_database_promote_exactly_once(
 
     first = instance(sql_database)
     second = instance(await open_same_database())
-    assert first._core.locks.holder != second._core.locks.holder
+    assert first._ctx.locks.holder != second._ctx.locks.holder
     seeded = await seed(first, world, backups=3)
     world.revoke(seeded.primary)
     results = await asyncio.gather(*(f.fetch_one(PHONE) for f in (first, second, first, second)))

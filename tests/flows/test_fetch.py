@@ -258,7 +258,7 @@ async def _sid(factory: SessionFactory, secret: object) -> str:
     from tgsessions.domain.secret import Secret
 
     assert isinstance(secret, Secret)
-    return session_id_of(factory._core.cipher, secret)
+    return session_id_of(factory._ctx.cipher, secret)
 
 
 async def test_mint_timeout_cancels_each_attempt_and_each_counts_against_the_budget(
@@ -286,5 +286,5 @@ async def test_an_unknown_phone_leaves_no_lease_behind(factory: SessionFactory) 
         with pytest.raises(UnknownPhone):
             await factory.fetch_one("79990000000")
     # the name is free and was never kept: a new claim starts at token 1
-    lease = await factory._core.db.leases.try_acquire("phone:79990000000", "probe", timedelta(seconds=5))
+    lease = await factory._ctx.db.leases.try_acquire("phone:79990000000", "probe", timedelta(seconds=5))
     assert lease is not None and lease.token == 1

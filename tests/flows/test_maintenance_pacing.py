@@ -19,8 +19,8 @@ from tgsessions.domain.runs import RunStatus
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.verdict import Verdict
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.maintenance.pacing import PacedGateway, Pacer, TokenBucket
 from tgsessions.service.options import FactoryOptions, MaintenanceOptions
-from tgsessions.service.pacing import PacedGateway, Pacer, TokenBucket
 from tgsessions.testing.clock import FakeClock
 
 

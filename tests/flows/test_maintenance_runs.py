@@ -18,8 +18,8 @@ from tgsessions.domain.ports import Cipher, Database, SessionAccess
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
 from tgsessions.domain.verdict import Verdict
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.maintenance.runs import LEASE_NAME
 from tgsessions.service.options import FactoryOptions
-from tgsessions.service.runs import LEASE_NAME
 from tgsessions.testing.clock import FakeClock
 
 PHONES = [f"7916000020{i}" for i in range(6)]

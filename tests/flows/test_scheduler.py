@@ -10,8 +10,8 @@ from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.ports import Database
 from tgsessions.domain.runs import RunStatus
 from tgsessions.service.factory import SessionFactory
-from tgsessions.service.runs import LEASE_NAME
-from tgsessions.service.scheduler import MaintenanceScheduler
+from tgsessions.service.maintenance.runs import LEASE_NAME
+from tgsessions.service.maintenance.scheduler import MaintenanceScheduler
 from tgsessions.testing.clock import FakeClock
 
 HOUR = 3600.0

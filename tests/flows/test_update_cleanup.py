@@ -17,7 +17,7 @@ OTHER = "447700900123"
 
 
 def sid(factory: SessionFactory, secret: Secret) -> str:
-    return session_id_of(factory._core.cipher, secret)
+    return session_id_of(factory._ctx.cipher, secret)
 
 
 async def test_update_makes_the_new_string_primary_and_the_old_one_the_newest_backup(

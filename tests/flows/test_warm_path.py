@@ -41,9 +41,9 @@ async def test_one_bad_phone_does_not_fail_the_others_in_its_batch(
     await seed(factory, world, OTHER)
     await factory.fetch_one(PHONE)
     await factory.fetch_one(OTHER)
-    factory._core.primary_hints.set("79990000000", "s_unknown")  # a hint for a phone that has no account
+    factory._ctx.primary_hints.set("79990000000", "s_unknown")  # a hint for a phone that has no account
     world.ban(OTHER)
-    async with factory._core.db.unit_of_work() as uow:  # the account is marked banned by another process
+    async with factory._ctx.db.unit_of_work() as uow:  # the account is marked banned by another process
         account = await uow.accounts.get_account(OTHER)
         assert account is not None
         account.state = AccountState.BANNED

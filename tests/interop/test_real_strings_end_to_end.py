@@ -39,7 +39,7 @@ from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.model import Account, ClientIdentity, Origin, Role, Session
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import PRODUCTION_DCS, TEST_DCS
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 
 COUNT = 1000
 PER_RECORD = 4  # a primary and three oldSessions per archivedClients record

@@ -10,8 +10,8 @@ import pytest
 from tests.migration import generator
 from tgsessions.adapters.mongo import ExtendedJsonReader
 from tgsessions.domain.ports import Cipher, Clock, Database, TelegramGateway
-from tgsessions.service.import_report import ImportReport
-from tgsessions.service.importing import Importer, ImportOptions
+from tgsessions.service.migration.import_report import ImportReport
+from tgsessions.service.migration.importing import Importer, ImportOptions
 
 BIG = 10_000
 

@@ -14,7 +14,7 @@ from tgsessions.adapters.sql import SqlDatabase
 from tgsessions.adapters.sql.tables import accounts, events, sessions
 from tgsessions.domain.model import Action, Origin, Role
 from tgsessions.domain.ports import Cipher
-from tgsessions.service.import_report import ImportReport
+from tgsessions.service.migration.import_report import ImportReport
 from tgsessions.service.session_strings import session_id_of
 from tgsessions.testing.clock import FakeClock
 

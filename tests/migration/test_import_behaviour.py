@@ -15,8 +15,8 @@ from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.model import Action, Role
 from tgsessions.domain.ports import Cipher, Database
 from tgsessions.domain.secret import Secret
-from tgsessions.service.exporting import export_accounts
 from tgsessions.service.factory import SessionFactory
+from tgsessions.service.migration.exporting import export_accounts
 from tgsessions.service.session_strings import session_id_of
 from tgsessions.testing.clock import FakeClock
 from tgsessions.testing.memory_db import InMemoryDatabase

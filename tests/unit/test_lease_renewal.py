@@ -10,7 +10,7 @@ import pytest
 
 from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import ConcurrentModification
-from tgsessions.service.locking import PhoneLocks
+from tgsessions.service.sessions.phone_locks import PhoneLocks
 from tgsessions.testing.memory_db import InMemoryDatabase
 
 TTL = timedelta(seconds=0.3)

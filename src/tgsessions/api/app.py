@@ -19,7 +19,7 @@ from tgsessions.api.limits import RequestLimits, RequestLimitsMiddleware
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.api.request_ids import RequestIdMiddleware
 from tgsessions.api.routes import fetch, health, maintenance, metrics, sessions, status
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 
 OpenServices = Callable[[], contextlib.AbstractAsyncContextManager[Services]]
 

@@ -17,7 +17,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ApiKey, Scope
 from tgsessions.domain.errors import Forbidden, InvalidInput
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 
 QUERY_KEY_NAMES: Final = frozenset({"api_key", "apikey", "key", "token", "access_token"})
 COMPAT_QUERY_KEY: Final = "apiKey"  # the replaced service's callers send their key so

@@ -17,7 +17,7 @@ from tgsessions.bootstrap import build_scheduler, check_backend, ensure_admin_ke
 from tgsessions.cli.context import describe_database, load_settings
 from tgsessions.cli.errors import run_async
 from tgsessions.config import Settings
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 
 
 class CompatChoice(StrEnum):

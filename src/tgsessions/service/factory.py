@@ -17,14 +17,12 @@ from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service import accounts, deletion, fetching, healing, maintenance, records, reporting, session_repair
-from tgsessions.service.accounts import AddedAccount
-from tgsessions.service.core import FactoryCore
-from tgsessions.service.deletion import DeletedAccount
-from tgsessions.service.maintenance import Progress
+from tgsessions.service.maintenance import sweep as maintenance
+from tgsessions.service.maintenance.runs import MaintenanceRunner
+from tgsessions.service.maintenance.sweep import Progress
+from tgsessions.service.migration import repair as session_repair
+from tgsessions.service.migration.repair import RepairReport
 from tgsessions.service.options import FactoryOptions
-from tgsessions.service.reconciliation import Reconciled
-from tgsessions.service.records import AccountRecord
 from tgsessions.service.results import (
     AccountSummary,
     BatchItem,
@@ -35,9 +33,15 @@ from tgsessions.service.results import (
     SessionInfo,
     StatusReport,
 )
-from tgsessions.service.runs import MaintenanceRunner
-from tgsessions.service.session_repair import RepairReport
-from tgsessions.service.validation import Sleep
+from tgsessions.service.sessions import adding as accounts
+from tgsessions.service.sessions import deletion, fetching, healing, records
+from tgsessions.service.sessions import status as reporting
+from tgsessions.service.sessions.adding import AddedAccount
+from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions.deletion import DeletedAccount
+from tgsessions.service.sessions.reconciliation import Reconciled
+from tgsessions.service.sessions.records import AccountRecord
+from tgsessions.service.sessions.validation import Sleep
 
 DEFAULT_ACTOR = "python"
 
@@ -57,7 +61,7 @@ class SessionFactory:
         lock_holder: str | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        core = self._core = FactoryCore.build(
+        ctx = self._ctx = UseCaseContext.build(
             db=db,
             gateway=gateway,
             cache=cache,
@@ -69,25 +73,25 @@ class SessionFactory:
             lock_holder=lock_holder,
             metrics=metrics,
         )
-        self._runner = MaintenanceRunner(core, sleep=sleep, rand=rand)
+        self._runner = MaintenanceRunner(ctx, sleep=sleep, rand=rand)
 
     def __repr__(self) -> str:
-        return f"SessionFactory(db={self._core.db.backend!r}, telegram={self.telegram_backend!r})"
+        return f"SessionFactory(db={self._ctx.db.backend!r}, telegram={self.telegram_backend!r})"
 
     @property
     def telegram_backend(self) -> str:
-        return self._core.gateway.backend
+        return self._ctx.gateway.backend
 
     @property
     def options(self) -> FactoryOptions:
-        return self._core.options
+        return self._ctx.options
 
     async def fetch_one(self, phone: object, *, actor: str = DEFAULT_ACTOR) -> FetchResult:
         """A session of ``phone`` that works right now: the primary, a promoted backup, or a freshly minted one."""
-        return await fetching.fetch_one(self._core, phone, actor=actor)
+        return await fetching.fetch_one(self._ctx, phone, actor=actor)
 
     async def batch_fetch(self, phones: Sequence[object], *, actor: str = DEFAULT_ACTOR) -> list[BatchItem]:
-        return await fetching.batch_fetch(self._core, phones, actor=actor)
+        return await fetching.batch_fetch(self._ctx, phones, actor=actor)
 
     async def add_account(
         self,
@@ -105,34 +109,34 @@ class SessionFactory:
     ) -> AddedAccount:
         """Strings in any layout (or all in ``fmt``), stored canonically; see accounts.add_account."""
         return await accounts.add_account(
-            self._core, phone, primary=primary, keeper=keeper, backups=backups, two_fa=two_fa,
+            self._ctx, phone, primary=primary, keeper=keeper, backups=backups, two_fa=two_fa,
             identity=identity, proxy=proxy, origin=origin, fmt=fmt, actor=actor,
         )  # fmt: skip
 
     async def update_session(
         self, phone: object, new_session: object, *, actor: str = DEFAULT_ACTOR, fmt: SessionFormat | None = None
     ) -> SessionInfo:
-        return await accounts.update_session(self._core, phone, new_session, actor=actor, fmt=fmt)
+        return await accounts.update_session(self._ctx, phone, new_session, actor=actor, fmt=fmt)
 
     async def add_session(
         self, phone: object, string: object, *, role: Role, two_fa: object = None, actor: str = DEFAULT_ACTOR
     ) -> SessionInfo:
         """Add a live session as the keeper or the newest backup (onboarding, imports); see accounts.add_session."""
-        return await accounts.add_session(self._core, phone, string, role=role, two_fa=two_fa, actor=actor)
+        return await accounts.add_session(self._ctx, phone, string, role=role, two_fa=two_fa, actor=actor)
 
     async def cleanup_sessions(
         self, phone: object, max_backups: int | None = None, *, actor: str = DEFAULT_ACTOR
     ) -> CleanupReport:
-        return await reporting.cleanup_sessions(self._core, phone, max_backups, actor=actor)
+        return await reporting.cleanup_sessions(self._ctx, phone, max_backups, actor=actor)
 
     async def session_status(self, phone: object, *, actor: str = DEFAULT_ACTOR) -> StatusReport:
-        return await reporting.session_status(self._core, phone, actor=actor)
+        return await reporting.session_status(self._ctx, phone, actor=actor)
 
     async def list_backups(self, phone: object) -> list[SessionInfo]:
-        return await reporting.list_backups(self._core, phone)
+        return await reporting.list_backups(self._ctx, phone)
 
     async def history(self, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
-        return await reporting.history(self._core, phone, limit=limit, before=before)
+        return await reporting.history(self._ctx, phone, limit=limit, before=before)
 
     async def records(
         self, phones: Sequence[object] | None = None, *, with_strings: bool = False, fmt: SessionFormat | None = None,
@@ -141,41 +145,41 @@ class SessionFactory:
         """Whole records of ``phones`` (stored ones, in order) or of every account; strings only ``with_strings``
         (then audited), each in the layout it arrived in unless ``fmt``."""
         numbers = None if phones is None else [normalise_phone(p) for p in phones]
-        return await records.read_records(self._core, numbers, with_strings=with_strings, fmt=fmt, actor=actor,
+        return await records.read_records(self._ctx, numbers, with_strings=with_strings, fmt=fmt, actor=actor,
                                           via=via)  # fmt: skip
 
     async def record(
         self, phone: object, *, with_strings: bool = False, fmt: SessionFormat | None = None,
         actor: str = DEFAULT_ACTOR, via: str = "record",
     ) -> AccountRecord:  # fmt: skip
-        return await records.read_record(self._core, phone, with_strings=with_strings, fmt=fmt, actor=actor, via=via)
+        return await records.read_record(self._ctx, phone, with_strings=with_strings, fmt=fmt, actor=actor, via=via)
 
     async def delete_account(
         self, phone: object, *, revoke: bool = False, with_strings: bool = False, fmt: SessionFormat | None = None,
         actor: str = DEFAULT_ACTOR,
     ) -> DeletedAccount:  # fmt: skip
         """Delete the account (with ``revoke``: its sessions terminated at Telegram first); see deletion.py."""
-        return await deletion.delete_account(self._core, phone, revoke=revoke, with_strings=with_strings, fmt=fmt,
+        return await deletion.delete_account(self._ctx, phone, revoke=revoke, with_strings=with_strings, fmt=fmt,
                                              actor=actor)  # fmt: skip
 
     async def reconcile_open_intents(self, *, actor: str = "reconcile") -> dict[str, Reconciled]:
         """Reset the authorizations that mints which failed or died left at Telegram; see reconciliation.py."""
-        return await healing.reconcile_open_intents(self._core, actor=actor)
+        return await healing.reconcile_open_intents(self._ctx, actor=actor)
 
     async def cache_stats(self) -> CacheStats:
-        return await reporting.cache_stats(self._core)
+        return await reporting.cache_stats(self._ctx)
 
     async def repair_sessions(self, *, actor: str = DEFAULT_ACTOR) -> RepairReport:
         """Rewrite strings stored by 0.1 in the canonical form; see session_repair.py."""
-        return await session_repair.repair_sessions(self._core, actor=actor)
+        return await session_repair.repair_sessions(self._ctx, actor=actor)
 
     async def run_maintenance(
         self, *, actor: str = "scheduler", progress: Progress | None = None, page_size: int = 100
     ) -> MaintenanceReport:
-        return await maintenance.run_maintenance(self._core, actor=actor, progress=progress, page_size=page_size)
+        return await maintenance.run_maintenance(self._ctx, actor=actor, progress=progress, page_size=page_size)
 
     async def list_accounts(self, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:
-        return await reporting.list_accounts(self._core, after=after, limit=limit)
+        return await reporting.list_accounts(self._ctx, after=after, limit=limit)
 
     async def start_maintenance(
         self, *, actor: str = "scheduler", watch: Callable[[int, int, str], None] | None = None
@@ -186,7 +190,7 @@ class SessionFactory:
 
     def now(self) -> datetime:
         """The factory's clock (the API's answers use it, so a test clock governs them too)."""
-        return self._core.clock.now()
+        return self._ctx.clock.now()
 
     @property
     def instance(self) -> str:
@@ -204,8 +208,8 @@ class SessionFactory:
 
     async def drain(self) -> None:
         """Wait until background work (backup top-ups) has finished."""
-        await self._core.drain()
+        await self._ctx.drain()
 
     async def aclose(self) -> None:
         await self._runner.aclose()
-        await self._core.aclose()
+        await self._ctx.aclose()

@@ -7,8 +7,8 @@ from datetime import datetime
 from tgsessions.api.compat.schemas import CacheStatsOut, HealthMetrics, HistoryEntry, Record, SessionStatus
 from tgsessions.domain.model import Event
 from tgsessions.domain.ports import CacheStats
-from tgsessions.service.records import AccountRecord
 from tgsessions.service.results import StatusReport
+from tgsessions.service.sessions.records import AccountRecord
 
 
 def _entry(event: Event) -> HistoryEntry:

@@ -32,7 +32,7 @@ from tgsessions.domain.errors import InvalidInput, MaintenanceRunning, TgSession
 from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.runs import RunStatus
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.services import Services
+from tgsessions.service.runtime import Services
 
 router = APIRouter(prefix="/archived-clients", tags=["archived-clients"])
 

@@ -17,9 +17,9 @@ from tgsessions.domain.model import AccountDeletion
 from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.ports import Lease
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.core import FactoryCore
-from tgsessions.service.records import HISTORY_IN_RECORD, AccountRecord, build_record, handed_out
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions.locked_account import LockedAccount
+from tgsessions.service.sessions.records import HISTORY_IN_RECORD, AccountRecord, build_record, handed_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,51 +30,51 @@ class DeletedAccount:
 
 
 async def delete_account(
-    core: FactoryCore, phone: object, *, revoke: bool, with_strings: bool, fmt: SessionFormat | None, actor: str
+    ctx: UseCaseContext, phone: object, *, revoke: bool, with_strings: bool, fmt: SessionFormat | None, actor: str
 ) -> DeletedAccount:
     number = normalise_phone(phone)
-    async with core.locks.hold(number) as hold:
+    async with ctx.locks.hold(number) as hold:
         try:
-            work = await AccountWork.load(core.db, number, actor)
+            work = await LockedAccount.load(ctx.db, number, actor)
         except UnknownPhone:
-            await core.db.leases.forget(hold.lease)
+            await ctx.db.leases.forget(hold.lease)
             hold.released = True
             raise
-        async with core.db.unit_of_work() as uow:
+        async with ctx.db.unit_of_work() as uow:
             history = await uow.accounts.events(work.account_id, limit=HISTORY_IN_RECORD)
         record = build_record(work.account, work.sessions, history, with_strings=with_strings, fmt=fmt)
         held = [s.session_id for s in work.sessions]
-        revoked = await _revoke_all(core, work, hold.lease) if revoke else []
-        now = core.clock.now()
+        revoked = await _revoke_all(ctx, work, hold.lease) if revoke else []
+        now = ctx.clock.now()
         deletion = AccountDeletion(number, work.account_id, now, actor, tuple(held), tuple(revoked))
-        async with core.db.unit_of_work(fence=hold.lease) as uow:
+        async with ctx.db.unit_of_work(fence=hold.lease) as uow:
             if with_strings:
                 await uow.accounts.append_event(handed_out(record, actor, now, "delete"))  # gone with the rest
             await uow.accounts.delete_account(deletion)
             await uow.commit()
-        await core.db.leases.forget(hold.lease)
+        await ctx.db.leases.forget(hold.lease)
         hold.released = True
-    core.primary_hints.forget(number)
+    ctx.primary_hints.forget(number)
     return DeletedAccount(record, held, revoked)
 
 
-async def _revoke_all(core: FactoryCore, work: AccountWork, lease: Lease) -> list[str]:
+async def _revoke_all(ctx: UseCaseContext, work: LockedAccount, lease: Lease) -> list[str]:
     """Terminate at Telegram every session whose string is held (quarantined ones cannot be used: skipped), each
     recorded durably as soon as Telegram confirmed it. A banned or deactivated account has no live session left."""
     revoked: list[str] = []
     failed = 0
     for session in [s for s in work.sessions if s.string is not None and s.role.usable]:
         try:
-            async with asyncio.timeout(core.options.revoke_timeout):
-                await core.gateway.log_out(work.access(session))
+            async with asyncio.timeout(ctx.options.revoke_timeout):
+                await ctx.gateway.log_out(work.access(session))
         except AccountBanned:
             pass  # Telegram's answer: the account, and so every session of it, is dead
         except (TimeoutError, TgSessionsError):
             failed += 1
             continue
-        work.retire(session, core.clock.now(), "revoked")
+        work.retire(session, ctx.clock.now(), "revoked")
         revoked.append(session.session_id)
-        await work.flush(core.db, lease, now=core.clock.now())
+        await work.flush(ctx.db, lease, now=ctx.clock.now())
     if failed:
         raise TelegramUnavailable(
             f"Telegram did not terminate {failed} of the account's sessions now; nothing was deleted "

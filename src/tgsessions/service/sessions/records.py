@@ -18,8 +18,8 @@ from tgsessions.domain.policies import newest_first
 from tgsessions.domain.ports import AccountRepository
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.core import FactoryCore
 from tgsessions.service.session_strings import render_stored
+from tgsessions.service.sessions.context import UseCaseContext
 
 HISTORY_IN_RECORD = 20
 
@@ -90,12 +90,12 @@ async def _records(
 
 
 async def read_records(
-    core: FactoryCore, phones: Sequence[str] | None, *, with_strings: bool, fmt: SessionFormat | None, actor: str,
+    ctx: UseCaseContext, phones: Sequence[str] | None, *, with_strings: bool, fmt: SessionFormat | None, actor: str,
     via: str,
 ) -> list[AccountRecord]:  # fmt: skip
     """The records of ``phones`` (stored ones only, in the order given) or (None) of every account; audited when
     they carry strings."""
-    async with core.db.unit_of_work() as uow:
+    async with ctx.db.unit_of_work() as uow:
         if phones is None:
             accounts = await _all_accounts(uow.accounts)
         else:
@@ -103,18 +103,18 @@ async def read_records(
             accounts = [by_phone[p] for p in phones if p in by_phone]
         records = await _records(uow.accounts, accounts, with_strings=with_strings, fmt=fmt)
         if with_strings and records:  # audited in the same commit as the read
-            now = core.clock.now()
+            now = ctx.clock.now()
             await uow.accounts.append_events([handed_out(r, actor, now, via) for r in records])
             await uow.commit()
     return records
 
 
 async def read_record(
-    core: FactoryCore, phone: object, *, with_strings: bool, fmt: SessionFormat | None, actor: str, via: str
+    ctx: UseCaseContext, phone: object, *, with_strings: bool, fmt: SessionFormat | None, actor: str, via: str
 ) -> AccountRecord:
     """One account's record; UnknownPhone when it is not stored."""
     number = normalise_phone(phone)
-    found = await read_records(core, [number], with_strings=with_strings, fmt=fmt, actor=actor, via=via)
+    found = await read_records(ctx, [number], with_strings=with_strings, fmt=fmt, actor=actor, via=via)
     if not found:
         raise UnknownPhone(number)
     return found[0]

@@ -18,7 +18,7 @@ from tgsessions.service.session_strings import canonical_text
 
 
 @dataclass(slots=True)
-class AccountWork:
+class LockedAccount:
     account: Account
     sessions: list[Session]
     actor: str
@@ -30,7 +30,7 @@ class AccountWork:
     _events: list[Event] = field(default_factory=list)
 
     @classmethod
-    async def load(cls, db: Database, phone: str, actor: str) -> AccountWork:
+    async def load(cls, db: Database, phone: str, actor: str) -> LockedAccount:
         async with db.unit_of_work() as uow:
             account = await uow.accounts.get_account(phone)
             if account is None or account.id is None:

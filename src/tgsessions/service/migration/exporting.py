@@ -18,7 +18,7 @@ from tgsessions.domain.errors import FormatUnavailable
 from tgsessions.domain.model import Account, Action, Event, Role, Session
 from tgsessions.domain.ports import AccountRepository, Clock, Database
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.migration_records import REDACTED_MARK
+from tgsessions.service.migration.source_records import REDACTED_MARK
 from tgsessions.service.session_strings import render_stored
 
 Write = Callable[[dict[str, object]], None]

@@ -27,10 +27,10 @@ from tgsessions.domain.ports import Cipher, Clock, Database, Lease, MintedSessio
 from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.domain.verdict import Verdict
 from tgsessions.service.options import FactoryOptions
-from tgsessions.service.reconciliation import Reconciler
 from tgsessions.service.session_strings import session_id_of
-from tgsessions.service.validation import Sleep
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.locked_account import LockedAccount
+from tgsessions.service.sessions.reconciliation import Reconciler
+from tgsessions.service.sessions.validation import Sleep
 
 log = logging.getLogger("tgsessions.minting")
 
@@ -60,7 +60,7 @@ class Minter:
         self._rand = rand
         self.reconciler = Reconciler(db, gateway, clock, options)
 
-    async def budget_left(self, work: AccountWork) -> tuple[int, float]:
+    async def budget_left(self, work: LockedAccount) -> tuple[int, float]:
         """Attempts left in the rolling window, and seconds until one more fits when none is left."""
         budget = self._options.login_budget
         now = self._clock.now()
@@ -68,7 +68,9 @@ class Minter:
             times = await uow.accounts.event_times(work.account_id, Action.LOGIN_ATTEMPT, now - budget.window)
         return budget.remaining(len(times)), budget.retry_after(times, now)
 
-    async def mint(self, work: AccountWork, source: Session, *, role: Role, fence: Lease, reserve: int = 0) -> Session:
+    async def mint(
+        self, work: LockedAccount, source: Session, *, role: Role, fence: Lease, reserve: int = 0
+    ) -> Session:
         """Mint from ``source`` and add the new session to ``work`` with ``role``; raise when it cannot be done."""
         retry = self._options.retry
         last: Exception | None = None
@@ -121,7 +123,7 @@ class Minter:
         await self._settle(work, fence, clean=False)
         raise last
 
-    async def _settle(self, work: AccountWork, fence: Lease, *, clean: bool) -> None:
+    async def _settle(self, work: LockedAccount, fence: Lease, *, clean: bool) -> None:
         """Close the account's mint intents: at once when this clean attempt is the only one open, else by
         reconciling (best effort: what is not done now stays open for start-up and maintenance)."""
         async with self._db.unit_of_work() as uow:
@@ -135,7 +137,7 @@ class Minter:
         except TgSessionsError as exc:
             log.info("reconciling %s after a mint: %s", work.phone, exc.code)
 
-    def _adopt(self, work: AccountWork, source: Session, minted: MintedSession, role: Role) -> Session:
+    def _adopt(self, work: LockedAccount, source: Session, minted: MintedSession, role: Role) -> Session:
         now = self._clock.now()
         session = Session(
             session_id=session_id_of(self._cipher, minted.string),
@@ -155,7 +157,7 @@ class Minter:
         work.event(Action.MINTED, now, session=session, method=minted.method, source=source.session_id, role=role.value)
         return session
 
-    def _record_failure(self, work: AccountWork, source: Session, reason: str) -> None:
+    def _record_failure(self, work: LockedAccount, source: Session, reason: str) -> None:
         self._metrics.mint_failed(reason)
         named: dict[str, str] = {}
         if ":" in reason:  # "<step>:<Telegram's error name>", e.g. send_code:PHONE_NUMBER_FLOOD

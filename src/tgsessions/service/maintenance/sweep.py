@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from tgsessions.domain.errors import AccountBanned, AccountUnrecoverable, SecretUnreadable, TgSessionsError
 from tgsessions.domain.model import Account, Action, Event, Session
 from tgsessions.domain.verdict import VerdictKind
-from tgsessions.service.core import FactoryCore
 from tgsessions.service.results import MaintenanceReport
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions.locked_account import LockedAccount
 
 Progress = Callable[[int, int, str], Awaitable[None] | None]  # (done, total, phone); may be a coroutine function
 Cursor = Callable[[int], None]  # the id of the account just finished
@@ -51,7 +51,7 @@ class Unlisted:
 
 
 async def run_maintenance(
-    core: FactoryCore,
+    ctx: UseCaseContext,
     *,
     actor: str = "scheduler",
     progress: Progress | None = None,
@@ -61,23 +61,23 @@ async def run_maintenance(
     cursor: Cursor | None = None,
 ) -> MaintenanceReport:
     """Maintain every account (with ``after_id``: every account after it). ``report.accounts`` counts all of them."""
-    report = MaintenanceReport(started_at=core.clock.now())
-    async with core.db.unit_of_work() as uow:
+    report = MaintenanceReport(started_at=ctx.clock.now())
+    async with ctx.db.unit_of_work() as uow:
         total = await uow.accounts.count_accounts()
     report.accounts = total
     after = after_id
     done = 0
     while True:
-        page = await _page(core, after, page_size)
+        page = await _page(ctx, after, page_size)
         if not page:
             break
         for account in page:
             assert account.id is not None
             after = account.id
             if isinstance(account, Unlisted):
-                await _failed(core, account.id, account.phone, account.error, report, actor)
+                await _failed(ctx, account.id, account.phone, account.error, report, actor)
             else:
-                await _maintain(core, account, report, actor, max_backups)
+                await _maintain(ctx, account, report, actor, max_backups)
             done += 1
             if cursor is not None:
                 cursor(account.id)
@@ -85,34 +85,34 @@ async def run_maintenance(
                 pending = progress(done, max(total, done), account.phone)
                 if inspect.isawaitable(pending):
                     await pending
-    report.finished_at = core.clock.now()
+    report.finished_at = ctx.clock.now()
     if after_id is None:  # a run over every account: its count is the whole quarantine
-        core.metrics.sessions_in_quarantine(report.quarantined)
+        ctx.metrics.sessions_in_quarantine(report.quarantined)
     return report
 
 
-async def _page(core: FactoryCore, after: int | None, limit: int) -> list[Account | Unlisted]:
+async def _page(ctx: UseCaseContext, after: int | None, limit: int) -> list[Account | Unlisted]:
     """The next page of accounts; when one of them does not decrypt, the accounts before it one at a time, then it
     (as :class:`Unlisted`)."""
     try:
-        async with core.db.unit_of_work() as uow:
+        async with ctx.db.unit_of_work() as uow:
             return list(await uow.accounts.accounts_page(after_id=after, limit=limit))
     except SecretUnreadable:
         pass
     try:
-        async with core.db.unit_of_work() as uow:
+        async with ctx.db.unit_of_work() as uow:
             return list(await uow.accounts.accounts_page(after_id=after, limit=1))
     except SecretUnreadable as exc:
-        return [Unlisted(await _unlisted_id(core, after or 0, exc), exc.phone or "(unknown phone)", exc)]
+        return [Unlisted(await _unlisted_id(ctx, after or 0, exc), exc.phone or "(unknown phone)", exc)]
 
 
-async def _unlisted_id(core: FactoryCore, after: int, error: SecretUnreadable) -> int:
+async def _unlisted_id(ctx: UseCaseContext, after: int, error: SecretUnreadable) -> int:
     """The id of the first account after ``after``, whose row raises ``error``: the smallest ``x`` from which the
     page after ``x`` no longer starts with it (galloping, then bisecting: a few reads, none of them decrypting it)."""
 
     async def starts_with_it(x: int) -> bool:
         try:
-            async with core.db.unit_of_work() as uow:
+            async with ctx.db.unit_of_work() as uow:
                 await uow.accounts.accounts_page(after_id=x, limit=1)
         except SecretUnreadable as other:
             return (other.phone, other.message) == (error.phone, error.message)
@@ -132,7 +132,7 @@ async def _unlisted_id(core: FactoryCore, after: int, error: SecretUnreadable) -
 
 
 async def _failed(
-    core: FactoryCore, account_id: int, phone: str, exc: Exception, report: MaintenanceReport, actor: str
+    ctx: UseCaseContext, account_id: int, phone: str, exc: Exception, report: MaintenanceReport, actor: str
 ) -> None:
     """Record one account's failure (report, history, metrics); the run goes on whatever happens here."""
     if isinstance(exc, TgSessionsError):
@@ -141,12 +141,12 @@ async def _failed(
         code, message = UNEXPECTED, f"unexpected {type(exc).__name__} during maintenance"
     report.failed += 1
     report.errors[phone] = f"{code}: {message}"
-    core.metrics.maintenance_account_failed(code)
+    ctx.metrics.maintenance_account_failed(code)
     log.warning("maintenance of account %s failed (%s, %s); the run goes on", phone, code, type(exc).__name__)
-    event = Event(account_id, Action.MAINTAINED, actor, "failed", core.clock.now(), reason=code,
+    event = Event(account_id, Action.MAINTAINED, actor, "failed", ctx.clock.now(), reason=code,
                   detail={"error": message[:500]})  # fmt: skip
     try:
-        async with core.db.unit_of_work() as uow:
+        async with ctx.db.unit_of_work() as uow:
             await uow.accounts.append_event(event)
             await uow.commit()
     except Exception as write_error:  # the account cannot be written (storage down, row gone): the report has it
@@ -155,34 +155,34 @@ async def _failed(
 
 
 async def _maintain(
-    core: FactoryCore, account: Account, report: MaintenanceReport, actor: str, max_backups: int | None
+    ctx: UseCaseContext, account: Account, report: MaintenanceReport, actor: str, max_backups: int | None
 ) -> None:
     phone = account.phone
-    recovery = core.recovery
-    seen: list[AccountWork] = []
+    recovery = ctx.recovery
+    seen: list[LockedAccount] = []
     try:
-        async with core.working(phone, actor) as (work, lease):
+        async with ctx.working(phone, actor) as (work, lease):
             seen.append(work)
             if work.account.is_banned:
                 report.banned += 1
                 return
-            report.kept_alive += await _keep_alive(core, work)
+            report.kept_alive += await _keep_alive(ctx, work)
             _session, how = await recovery.ensure_primary(work, lease)
             report.promoted += how == "promoted"
             report.minted += how == "minted"
-            cleaned = await recovery.cleanup(work, core.options.cleanup_default if max_backups is None else max_backups)
+            cleaned = await recovery.cleanup(work, ctx.options.cleanup_default if max_backups is None else max_backups)
             report.revoked += len(cleaned.revoked)
-            report.minted += await recovery.top_up(work, lease, core.options.target_backups)
+            report.minted += await recovery.top_up(work, lease, ctx.options.target_backups)
             reconciled = await recovery.minter.reconciler.reconcile(work, lease)  # what failed mints left behind
             report.orphans_reset += reconciled.revoked
             keeper = work.keeper
             if keeper is not None:
                 verdict = await recovery.check(work, keeper)
                 if verdict.kind is VerdictKind.DEAD:
-                    work.retire(keeper, core.clock.now(), verdict.reason)
+                    work.retire(keeper, ctx.clock.now(), verdict.reason)
                 else:
-                    await _count_unknown_authorizations(core, work, keeper, report)
-            work.event(Action.MAINTAINED, core.clock.now(), live_backups=len(work.backups))
+                    await _count_unknown_authorizations(ctx, work, keeper, report)
+            work.event(Action.MAINTAINED, ctx.clock.now(), live_backups=len(work.backups))
             report.healthy += 1
     except AccountUnrecoverable:
         report.unrecoverable += 1
@@ -190,37 +190,37 @@ async def _maintain(
         report.banned += 1
     except Exception as exc:  # any failure of this account: recorded, and the run goes on to the next one
         assert account.id is not None
-        await _failed(core, account.id, phone, exc, report, actor)
+        await _failed(ctx, account.id, phone, exc, report, actor)
     finally:
         report.retired += sum(w.retired_dead for w in seen)
         report.quarantined += sum(len(w.quarantined) for w in seen)
 
 
-async def _keep_alive(core: FactoryCore, work: AccountWork) -> int:
+async def _keep_alive(ctx: UseCaseContext, work: LockedAccount) -> int:
     """Reconnect every session Telegram has not confirmed within the keep-alive period; how many were asked.
 
     The verdicts are recorded and cached like any other: the steps after this one act on them (a dead primary is
     replaced, a dead backup retired). AccountBanned propagates (the account is marked)."""
-    stale_before = core.clock.now() - core.options.maintenance.keepalive
+    stale_before = ctx.clock.now() - ctx.options.maintenance.keepalive
     asked = 0
     for session in list(work.sessions):
         if not session.role.usable or session.string is None:
             continue  # quarantined: left alone until an operator acts
         if session.verdict_at is not None and session.verdict_at > stale_before:
             continue
-        await core.recovery.check(work, session, use_cache=False)
+        await ctx.recovery.check(work, session, use_cache=False)
         asked += 1
     return asked
 
 
 async def _count_unknown_authorizations(
-    core: FactoryCore, work: AccountWork, keeper: Session, report: MaintenanceReport
+    ctx: UseCaseContext, work: LockedAccount, keeper: Session, report: MaintenanceReport
 ) -> None:
     """Ask Telegram (as the keeper) for the account's authorizations and report those beyond the live sessions the
     service holds. Telegram not answering now is no error of the account: the count is simply skipped."""
     try:
-        async with asyncio.timeout(core.options.validation_timeout):
-            listed = await core.gateway.authorizations(work.access(keeper))
+        async with asyncio.timeout(ctx.options.validation_timeout):
+            listed = await ctx.gateway.authorizations(work.access(keeper))
     except (TimeoutError, TgSessionsError):
         return
     held = sum(1 for s in work.sessions if s.string is not None)

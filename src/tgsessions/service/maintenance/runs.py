@@ -24,11 +24,11 @@ from typing import Any
 from tgsessions.domain.errors import MaintenanceRunning, NotFound, TgSessionsError
 from tgsessions.domain.ports import Lease
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
-from tgsessions.service.core import FactoryCore
-from tgsessions.service.maintenance import run_maintenance
-from tgsessions.service.pacing import Monotonic, PacedGateway, Pacer
+from tgsessions.service.maintenance.pacing import Monotonic, PacedGateway, Pacer
+from tgsessions.service.maintenance.sweep import run_maintenance
 from tgsessions.service.results import MaintenanceReport
-from tgsessions.service.validation import Sleep
+from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions.validation import Sleep
 
 log = logging.getLogger("tgsessions.maintenance")
 
@@ -53,51 +53,51 @@ def resume_point(previous: MaintenanceRun | None) -> int | None:
     return previous.last_account_id
 
 
-def paced_core(core: FactoryCore, pacer: Pacer, *, sleep: Sleep, rand: Callable[[], float]) -> FactoryCore:
-    """``core`` with every Telegram call paced: its own validator, minter and recovery over a PacedGateway, sharing
+def paced_context(ctx: UseCaseContext, pacer: Pacer, *, sleep: Sleep, rand: Callable[[], float]) -> UseCaseContext:
+    """``ctx`` with every Telegram call paced: its own validator, minter and recovery over a PacedGateway, sharing
     the database, cache, phone locks (so fetch and maintenance still exclude each other per phone) and hints."""
-    paced = FactoryCore.build(
-        db=core.db,
-        gateway=PacedGateway(core.gateway, pacer),
-        cache=core.cache,
-        cipher=core.cipher,
-        clock=core.clock,
-        options=core.options,
+    paced = UseCaseContext.build(
+        db=ctx.db,
+        gateway=PacedGateway(ctx.gateway, pacer),
+        cache=ctx.cache,
+        cipher=ctx.cipher,
+        clock=ctx.clock,
+        options=ctx.options,
         sleep=sleep,
         rand=rand,
-        lock_holder=core.locks.holder,
-        metrics=core.metrics,
+        lock_holder=ctx.locks.holder,
+        metrics=ctx.metrics,
     )
-    return dataclasses.replace(paced, locks=core.locks, warm=core.warm, primary_hints=core.primary_hints)
+    return dataclasses.replace(paced, locks=ctx.locks, warm=ctx.warm, primary_hints=ctx.primary_hints)
 
 
 class MaintenanceRunner:
     def __init__(
         self,
-        core: FactoryCore,
+        ctx: UseCaseContext,
         *,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         monotonic: Monotonic | None = None,
     ) -> None:
-        """Pacing sleeps with ``sleep`` and reads time from ``monotonic`` (default: the core's clock, so a fake clock
+        """Pacing sleeps with ``sleep`` and reads time from ``monotonic`` (default: the ctx's clock, so a fake clock
         and a fake sleep that advances it make pacing deterministic)."""
-        self._core = core
-        pacing = core.options.maintenance
+        self._ctx = ctx
+        pacing = ctx.options.maintenance
         self.pacer = Pacer(
             calls_per_second=pacing.calls_per_second,
             account_calls_per_minute=pacing.account_calls_per_minute,
             sleep=sleep,
-            monotonic=monotonic or (lambda: core.clock.now().timestamp()),
+            monotonic=monotonic or (lambda: ctx.clock.now().timestamp()),
         )
-        self._maintenance_core = paced_core(core, self.pacer, sleep=sleep, rand=rand) if self.pacer.enabled else core
+        self._maintenance_ctx = paced_context(ctx, self.pacer, sleep=sleep, rand=rand) if self.pacer.enabled else ctx
         self._task: asyncio.Task[None] | None = None
         self._watch: Callable[[int, int, str], None] | None = None
 
     @property
     def holder(self) -> str:
         """This instance's name on leases and runs."""
-        return self._core.locks.holder
+        return self._ctx.locks.holder
 
     @property
     def running(self) -> bool:
@@ -109,14 +109,14 @@ class MaintenanceRunner:
         self._watch = watch
         if self.running:
             raise MaintenanceRunning("a maintenance run is already under way in this instance")
-        core = self._core
-        lease = await core.db.leases.try_acquire(LEASE_NAME, self.holder, LEASE_TTL)
+        ctx = self._ctx
+        lease = await ctx.db.leases.try_acquire(LEASE_NAME, self.holder, LEASE_TTL)
         if lease is None:
             raise MaintenanceRunning("a maintenance run is under way in another instance")
         try:
             run, previous = await self._open_run(actor)
         except BaseException:
-            await asyncio.shield(core.db.leases.release(lease))
+            await asyncio.shield(ctx.db.leases.release(lease))
             raise
         self._task = asyncio.create_task(self._execute(run, lease, previous), name=f"maintenance-{run.id}")
         return run
@@ -124,8 +124,8 @@ class MaintenanceRunner:
     async def _open_run(self, actor: str) -> tuple[MaintenanceRun, MaintenanceRun | None]:
         """Under the lease: close a stale run left ``running`` by a dead instance, and add the new run (resuming
         after the latest run's cursor when that run did not finish)."""
-        now = self._core.clock.now()
-        async with self._core.db.unit_of_work() as uow:
+        now = self._ctx.clock.now()
+        async with self._ctx.db.unit_of_work() as uow:
             previous = await uow.runs.latest_run()
             if previous is not None and previous.status is RunStatus.RUNNING:
                 previous.status, previous.error, previous.finished_at = RunStatus.FAILED, INTERRUPTED, now
@@ -141,7 +141,7 @@ class MaintenanceRunner:
         return run, previous
 
     async def _execute(self, run: MaintenanceRun, lease: Lease, previous: MaintenanceRun | None) -> None:
-        core = self._core
+        ctx = self._ctx
         loop = asyncio.get_running_loop()
         last_save = loop.time()
         resumed_after, offset = run.last_account_id, run.done
@@ -150,7 +150,7 @@ class MaintenanceRunner:
 
         async def renew() -> None:
             nonlocal lease
-            renewed = await core.db.leases.try_acquire(LEASE_NAME, self.holder, LEASE_TTL)
+            renewed = await ctx.db.leases.try_acquire(LEASE_NAME, self.holder, LEASE_TTL)
             if renewed is None:
                 lost.set()
                 raise MaintenanceRunning("the maintenance lease was taken over by another instance")
@@ -174,7 +174,7 @@ class MaintenanceRunner:
             nonlocal last_save
             run.done = offset + done
             run.total = max(total, run.done)
-            core.metrics.maintenance_progress(run.done, run.total)
+            ctx.metrics.maintenance_progress(run.done, run.total)
             if self._watch is not None:
                 self._watch(run.done, run.total, _phone)
             if lost.is_set():
@@ -187,7 +187,7 @@ class MaintenanceRunner:
         beating = asyncio.create_task(heartbeat(), name=f"maintenance-{run.id}-lease")
         try:
             report = await run_maintenance(
-                self._maintenance_core,
+                self._maintenance_ctx,
                 actor=run.actor,
                 progress=progress,
                 after_id=resumed_after,
@@ -205,29 +205,29 @@ class MaintenanceRunner:
             run.total = max(run.total, report.accounts)
         finally:
             beating.cancel()
-            run.finished_at = core.clock.now()
+            run.finished_at = ctx.clock.now()
             await asyncio.shield(self._finish(run, lease))
 
     async def _finish(self, run: MaintenanceRun, lease: Lease) -> None:
         if run.status is RunStatus.RUNNING:
             run.status, run.error = RunStatus.FAILED, INTERRUPTED
         await self._save(run)
-        await self._core.db.leases.release(lease)
+        await self._ctx.db.leases.release(lease)
 
     async def _save(self, run: MaintenanceRun) -> None:
-        async with self._core.db.unit_of_work() as uow:
+        async with self._ctx.db.unit_of_work() as uow:
             await uow.runs.save_run(run)
             await uow.commit()
 
     async def get(self, run_id: int) -> MaintenanceRun:
-        async with self._core.db.unit_of_work() as uow:
+        async with self._ctx.db.unit_of_work() as uow:
             run = await uow.runs.run_by_id(run_id)
         if run is None:
             raise NotFound(f"no maintenance run with id {run_id}")
         return run
 
     async def latest(self) -> MaintenanceRun | None:
-        async with self._core.db.unit_of_work() as uow:
+        async with self._ctx.db.unit_of_work() as uow:
             return await uow.runs.latest_run()
 
     async def wait(self) -> None:

@@ -15,14 +15,14 @@ from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Session
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, TelegramGateway, VerdictCache
 from tgsessions.domain.secret import Secret
-from tgsessions.service.locking import Hold, PhoneLocks
-from tgsessions.service.minting import Minter
 from tgsessions.service.options import FactoryOptions
-from tgsessions.service.recovery import Recovery
 from tgsessions.service.results import SessionInfo
-from tgsessions.service.validation import Sleep, Validator
-from tgsessions.service.warm import WarmFetches
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.locked_account import LockedAccount
+from tgsessions.service.sessions.minting import Minter
+from tgsessions.service.sessions.phone_locks import Hold, PhoneLocks
+from tgsessions.service.sessions.recovery import Recovery
+from tgsessions.service.sessions.validation import Sleep, Validator
+from tgsessions.service.sessions.warm_path import WarmFetches
 
 log = logging.getLogger("tgsessions.factory")
 
@@ -50,7 +50,7 @@ class PrimaryHints:
 
 
 @dataclass
-class FactoryCore:
+class UseCaseContext:
     db: Database
     gateway: TelegramGateway
     cache: VerdictCache
@@ -78,7 +78,7 @@ class FactoryCore:
         rand: Callable[[], float] = random.random,
         lock_holder: str | None = None,
         metrics: Metrics | None = None,
-    ) -> FactoryCore:
+    ) -> UseCaseContext:
         metrics = metrics or NoMetrics()
         validator = Validator(gateway, cache, clock, options, sleep=sleep, rand=rand, metrics=metrics)
         minter = Minter(db, gateway, cipher, clock, options, sleep=sleep, rand=rand, metrics=metrics)
@@ -89,12 +89,12 @@ class FactoryCore:
         return cls(db, gateway, cache, cipher, clock, options, locks, recovery, warm, hints, metrics)
 
     @asynccontextmanager
-    async def working(self, phone: str, actor: str) -> AsyncIterator[tuple[AccountWork, Lease]]:
+    async def working(self, phone: str, actor: str) -> AsyncIterator[tuple[LockedAccount, Lease]]:
         """Hold the phone, load its account, and write what the block collected (also when it raises a
         domain error, so retirements and verdicts are kept). If that write fails, the block's result is lost."""
         async with self.locks.hold(phone) as hold:
             try:
-                work = await AccountWork.load(self.db, phone, actor)
+                work = await LockedAccount.load(self.db, phone, actor)
             except UnknownPhone:
                 await self.db.leases.forget(hold.lease)  # no row left behind for a phone that is not stored
                 hold.released = True
@@ -106,7 +106,7 @@ class FactoryCore:
                 raise
             await self._final_flush(work, hold)
 
-    async def _final_flush(self, work: AccountWork, hold: Hold) -> None:
+    async def _final_flush(self, work: LockedAccount, hold: Hold) -> None:
         if work.has_changes:
             await work.flush(self.db, hold.lease, now=self.clock.now(), release=True)
             hold.released = True

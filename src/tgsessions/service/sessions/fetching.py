@@ -14,46 +14,46 @@ from collections.abc import Sequence
 from tgsessions.domain.errors import InvalidInput, RetryLater, TgSessionsError
 from tgsessions.domain.model import Account, Action, Session
 from tgsessions.domain.phone import normalise_phone
-from tgsessions.service.core import FactoryCore
 from tgsessions.service.results import BatchItem, FetchResult
+from tgsessions.service.sessions.context import UseCaseContext
 
 log = logging.getLogger("tgsessions.factory")
 
 
-async def fetch_one(core: FactoryCore, phone: object, *, actor: str) -> FetchResult:
+async def fetch_one(ctx: UseCaseContext, phone: object, *, actor: str) -> FetchResult:
     try:
-        result = await _fetch(core, phone, actor=actor)
+        result = await _fetch(ctx, phone, actor=actor)
     except TgSessionsError as exc:
-        core.metrics.fetch_failed(exc.code)
+        ctx.metrics.fetch_failed(exc.code)
         raise
-    core.metrics.fetched(result.how)
+    ctx.metrics.fetched(result.how)
     return result
 
 
-async def _fetch(core: FactoryCore, phone: object, *, actor: str) -> FetchResult:
+async def _fetch(ctx: UseCaseContext, phone: object, *, actor: str) -> FetchResult:
     number = normalise_phone(phone)
-    warm = await _fetch_cached(core, number, actor)
+    warm = await _fetch_cached(ctx, number, actor)
     if warm is not None:
         return warm
-    async with core.working(number, actor) as (work, lease):
-        session, how = await core.recovery.ensure_primary(work, lease)
-        work.event(Action.HANDED_OUT, core.clock.now(), session=session, how=how)
+    async with ctx.working(number, actor) as (work, lease):
+        session, how = await ctx.recovery.ensure_primary(work, lease)
+        work.event(Action.HANDED_OUT, ctx.clock.now(), session=session, how=how)
         result = _result(work.account, session, how)
-    core.primary_hints.set(number, result.session_id)
-    if how in ("promoted", "minted") and core.options.top_up_in_background:
-        core.spawn(f"top-up:{number}", top_up(core, number))
+    ctx.primary_hints.set(number, result.session_id)
+    if how in ("promoted", "minted") and ctx.options.top_up_in_background:
+        ctx.spawn(f"top-up:{number}", top_up(ctx, number))
     return result
 
 
-async def _fetch_cached(core: FactoryCore, phone: str, actor: str) -> FetchResult | None:
+async def _fetch_cached(ctx: UseCaseContext, phone: str, actor: str) -> FetchResult | None:
     """The lock-free warm path, taken only when the primary this process last saw has an alive cached verdict."""
-    hint = core.primary_hints.get(phone)
+    hint = ctx.primary_hints.get(phone)
     if hint is None:
         return None
-    verdict = await core.cache.get(hint)
+    verdict = await ctx.cache.get(hint)
     if verdict is None or not verdict.is_alive:
         return None
-    found = await core.warm.fetch(phone, hint, actor)
+    found = await ctx.warm.fetch(phone, hint, actor)
     if found is None:
         return None
     account, primary = found
@@ -78,23 +78,23 @@ def _result(account: Account, session: Session, how: str) -> FetchResult:
     )
 
 
-async def top_up(core: FactoryCore, phone: str) -> None:
+async def top_up(ctx: UseCaseContext, phone: str) -> None:
     """Background: mint backups up to the target after a promotion or a mint. Failures are logged, not raised."""
     try:
-        async with core.working(phone, "top-up") as (work, lease):
-            await core.recovery.top_up(work, lease, core.options.target_backups)
+        async with ctx.working(phone, "top-up") as (work, lease):
+            await ctx.recovery.top_up(work, lease, ctx.options.target_backups)
     except TgSessionsError as exc:
         log.info("top-up of %s stopped: %s", phone, exc.code)
 
 
-async def batch_fetch(core: FactoryCore, phones: Sequence[object], *, actor: str) -> list[BatchItem]:
+async def batch_fetch(ctx: UseCaseContext, phones: Sequence[object], *, actor: str) -> list[BatchItem]:
     """Up to ``batch_limit`` phones, deduplicated after normalisation, fetched with bounded concurrency.
 
     One item per distinct phone, in the order given: a result or an error (code, message, retry_after).
     """
     if not isinstance(phones, Sequence) or isinstance(phones, str | bytes):
         raise InvalidInput("mobiles must be a list of phone numbers", field="mobiles")
-    limit = core.options.batch_limit
+    limit = ctx.options.batch_limit
     if not 1 <= len(phones) <= limit:
         raise InvalidInput(f"mobiles must hold 1 to {limit} phone numbers, got {len(phones)}", field="mobiles")
     items: list[BatchItem | str] = []
@@ -108,12 +108,12 @@ async def batch_fetch(core: FactoryCore, phones: Sequence[object], *, actor: str
         if number not in seen:
             seen.add(number)
             items.append(number)
-    gate = asyncio.Semaphore(core.options.batch_concurrency)
+    gate = asyncio.Semaphore(ctx.options.batch_concurrency)
 
     async def one(number: str) -> BatchItem:
         async with gate:
             try:
-                return BatchItem(number, result=await fetch_one(core, number, actor=actor))
+                return BatchItem(number, result=await fetch_one(ctx, number, actor=actor))
             except RetryLater as exc:
                 return BatchItem(number, error_code=exc.code, error=exc.message, retry_after=exc.retry_after)
             except TgSessionsError as exc:

@@ -6,21 +6,21 @@ from __future__ import annotations
 import logging
 
 from tgsessions.domain.errors import TgSessionsError
-from tgsessions.service.core import FactoryCore
-from tgsessions.service.reconciliation import Reconciled
+from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions.reconciliation import Reconciled
 
 log = logging.getLogger("tgsessions.reconcile")
 
 
-async def reconcile_open_intents(core: FactoryCore, *, actor: str) -> dict[str, Reconciled]:
+async def reconcile_open_intents(ctx: UseCaseContext, *, actor: str) -> dict[str, Reconciled]:
     """Reconcile every account with an open login attempt; what one account cannot finish now stays open."""
-    async with core.db.unit_of_work() as uow:
+    async with ctx.db.unit_of_work() as uow:
         phones = await uow.accounts.phones_with_open_login_attempts()
     done: dict[str, Reconciled] = {}
     for phone in phones:
         try:
-            async with core.working(phone, actor) as (work, lease):
-                done[phone] = await core.recovery.minter.reconciler.reconcile(work, lease)
+            async with ctx.working(phone, actor) as (work, lease):
+                done[phone] = await ctx.recovery.minter.reconciler.reconcile(work, lease)
         except TgSessionsError as exc:
             log.info("reconciling %s: %s", phone, exc.code)
     if phones:

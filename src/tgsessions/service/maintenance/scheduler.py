@@ -19,7 +19,7 @@ from typing import Protocol
 from tgsessions.domain.errors import MaintenanceRunning
 from tgsessions.domain.ports import Clock
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
-from tgsessions.service.validation import Sleep
+from tgsessions.service.sessions.validation import Sleep
 
 log = logging.getLogger("tgsessions.scheduler")
 

@@ -15,7 +15,7 @@ from tgsessions.domain.model import ClientIdentity, Proxy
 from tgsessions.domain.ports import SessionAccess, TelegramGateway
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.verdict import VerdictKind
-from tgsessions.service.import_report import DeadSession, ValidationCounts
+from tgsessions.service.migration.import_report import DeadSession, ValidationCounts
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,10 @@ from tgsessions.domain.ports import SessionAccess
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.domain.verdict import Reason, Verdict, VerdictKind
-from tgsessions.service.core import FactoryCore, as_secret
 from tgsessions.service.results import SessionInfo
 from tgsessions.service.session_strings import IncomingSession, read_session, session_id_for
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.context import UseCaseContext, as_secret
+from tgsessions.service.sessions.locked_account import LockedAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class AddedAccount:
 
 
 async def add_account(
-    core: FactoryCore,
+    ctx: UseCaseContext,
     phone: object,
     *,
     primary: object = None,
@@ -65,24 +65,24 @@ async def add_account(
         if incoming.data.identity() not in seen:
             seen.add(incoming.data.identity())
             pool.append(incoming)
-    if len(pool) > core.options.max_backups:
-        raise InvalidInput(f"at most {core.options.max_backups} backups, got {len(pool)}", field="backups")
+    if len(pool) > ctx.options.max_backups:
+        raise InvalidInput(f"at most {ctx.options.max_backups} backups, got {len(pool)}", field="backups")
     password = as_secret(two_fa, field="twoFactorPassword", password=True) if two_fa is not None else None
-    now = core.clock.now()
-    ident = identity or core.options.default_identity
+    now = ctx.clock.now()
+    ident = identity or ctx.options.default_identity
     account = Account(number, ident, now, now, two_fa=password, proxy=proxy, last_updated=now if first else None)
     account.user_id = next((s.user_id for s in (first, keep, *pool) if s is not None and s.user_id), None)
     seeds: list[tuple[Role, IncomingSession | None]] = [(Role.PRIMARY, first), (Role.KEEPER, keep)]
     seeds += [(Role.BACKUP, s) for s in pool]
     added: list[Session] = []
-    async with core.db.unit_of_work() as uow:
+    async with ctx.db.unit_of_work() as uow:
         stored = await uow.accounts.add_account(account)
         assert stored.id is not None
         for rank, (role, seed) in enumerate(seeds):
             if seed is None:
                 continue
             session = Session(
-                session_id=session_id_for(core.cipher, seed.data),
+                session_id=session_id_for(ctx.cipher, seed.data),
                 account_id=stored.id,
                 role=role,
                 origin=origin,
@@ -97,7 +97,7 @@ async def add_account(
             Event(stored.id, Action.ACCOUNT_ADDED, actor, "ok", now, detail={"sessions": len(added)})
         )
         await uow.commit()
-    return AddedAccount(number, [core.info(s) for s in added])
+    return AddedAccount(number, [ctx.info(s) for s in added])
 
 
 def _incoming(value: object, field: str, fmt: SessionFormat | None) -> IncomingSession | None:
@@ -105,17 +105,17 @@ def _incoming(value: object, field: str, fmt: SessionFormat | None) -> IncomingS
 
 
 async def _candidate(
-    core: FactoryCore, work: AccountWork, incoming: IncomingSession, *, field: str, keeper_ok: bool
+    ctx: UseCaseContext, work: LockedAccount, incoming: IncomingSession, *, field: str, keeper_ok: bool
 ) -> tuple[Session, Session | None]:
     """The stored session behind ``secret`` (or a new, unsaved one), checked alive and of this phone now.
 
     Raises SessionRejected for a string of another account, a retired one, a keeper where none is wanted, a dead one
     or one of another phone; TelegramUnavailable when Telegram cannot tell now.
     """
-    session_id = session_id_for(core.cipher, incoming.data)
-    async with core.db.unit_of_work() as uow:
+    session_id = session_id_for(ctx.cipher, incoming.data)
+    async with ctx.db.unit_of_work() as uow:
         existing = await uow.accounts.find_session(session_id)
-    now = core.clock.now()
+    now = ctx.clock.now()
     number = work.phone
     if existing is not None:
         if existing.account_id != work.account_id:
@@ -135,9 +135,9 @@ async def _candidate(
     if incoming.user_id is not None and work.account.user_id is None:
         work.account.user_id = incoming.user_id
         work.touch_account()
-    verdict = await core.recovery.check(work, candidate, use_cache=False)
+    verdict = await ctx.recovery.check(work, candidate, use_cache=False)
     if verdict.kind is VerdictKind.UNKNOWN:
-        raise core.recovery.unavailable(work, [verdict])
+        raise ctx.recovery.unavailable(work, [verdict])
     if not verdict.is_alive:
         if existing is not None:
             work.retire(candidate, now, verdict.reason)
@@ -151,9 +151,9 @@ def _rejection(reason: str, number: str, field: str) -> SessionRejected:
     return SessionRejected(f"the session is dead ({reason})", field=field, phone=number)
 
 
-def _step_aside(core: FactoryCore, work: AccountWork, old: Session, verdict: Verdict) -> None:
+def _step_aside(ctx: UseCaseContext, work: LockedAccount, old: Session, verdict: Verdict) -> None:
     """A session replaced in its role becomes the newest backup, unless it is dead (then it is retired)."""
-    now = core.clock.now()
+    now = ctx.clock.now()
     if verdict.kind is VerdictKind.DEAD:
         work.retire(old, now, verdict.reason)
     else:
@@ -162,21 +162,21 @@ def _step_aside(core: FactoryCore, work: AccountWork, old: Session, verdict: Ver
 
 
 async def update_session(
-    core: FactoryCore, phone: object, new_session: object, *, actor: str, fmt: SessionFormat | None = None
+    ctx: UseCaseContext, phone: object, new_session: object, *, actor: str, fmt: SessionFormat | None = None
 ) -> SessionInfo:
     """Make ``new_session`` the primary. It must be alive and belong to this phone; the old primary, unless dead,
     becomes the newest backup. Backups beyond ``max_backups`` are revoked and retired."""
     number = normalise_phone(phone)
     incoming = read_session(new_session, field="newSession", fmt=fmt)
-    recovery = core.recovery
-    async with core.working(number, actor) as (work, _lease):
-        candidate, existing = await _candidate(core, work, incoming, field="newSession", keeper_ok=False)
-        now = core.clock.now()
+    recovery = ctx.recovery
+    async with ctx.working(number, actor) as (work, _lease):
+        candidate, existing = await _candidate(ctx, work, incoming, field="newSession", keeper_ok=False)
+        now = ctx.clock.now()
         old = work.primary
         if old is candidate:
-            return core.info(candidate)
+            return ctx.info(candidate)
         if old is not None:
-            _step_aside(core, work, old, await recovery.check(work, old))
+            _step_aside(ctx, work, old, await recovery.check(work, old))
         candidate.role, candidate.role_since = Role.PRIMARY, now
         if existing is None:
             work.add(candidate)
@@ -185,11 +185,11 @@ async def update_session(
         recovery.primary_changed(work)
         work.event(Action.UPDATED, now, session=candidate, previous=old.session_id if old else None)
         await recovery.enforce_limit(work)
-        return core.info(candidate)
+        return ctx.info(candidate)
 
 
 async def add_session(
-    core: FactoryCore,
+    ctx: UseCaseContext,
     phone: object,
     string: object,
     *,
@@ -209,21 +209,21 @@ async def add_session(
     number = normalise_phone(phone)
     incoming = string if isinstance(string, IncomingSession) else read_session(string, field="session", fmt=fmt)
     password = as_secret(two_fa, field="twoFactorPassword", password=True) if two_fa is not None else None
-    async with core.db.unit_of_work() as uow:
+    async with ctx.db.unit_of_work() as uow:
         known = await uow.accounts.get_account(number) is not None
     if not known:
         if role is not Role.KEEPER:
             raise UnknownPhone(number)
-        await _check_unstored(core, number, incoming.string)
-        added = await add_account(core, number, keeper=incoming, two_fa=password, actor=actor)
+        await _check_unstored(ctx, number, incoming.string)
+        added = await add_account(ctx, number, keeper=incoming, two_fa=password, actor=actor)
         return added.sessions[0]
-    async with core.working(number, actor) as (work, _lease):
-        candidate, existing = await _candidate(core, work, incoming, field="session", keeper_ok=True)
-        now = core.clock.now()
+    async with ctx.working(number, actor) as (work, _lease):
+        candidate, existing = await _candidate(ctx, work, incoming, field="session", keeper_ok=True)
+        now = ctx.clock.now()
         if role is Role.KEEPER and candidate.role is not Role.KEEPER:
             old = work.keeper
             if old is not None:
-                _step_aside(core, work, old, await core.recovery.check(work, old))
+                _step_aside(ctx, work, old, await ctx.recovery.check(work, old))
         elif role is Role.BACKUP and candidate.role is not Role.BACKUP:
             raise SessionRejected(f"this session is already the account's {candidate.role.value}", field="session")
         candidate.role, candidate.role_since = role, now
@@ -235,16 +235,16 @@ async def add_session(
             work.account.two_fa = password
             work.touch_account()
         work.event(Action.UPDATED, now, session=candidate, role=role.value)
-        await core.recovery.enforce_limit(work)
-        return core.info(candidate)
+        await ctx.recovery.enforce_limit(work)
+        return ctx.info(candidate)
 
 
-async def _check_unstored(core: FactoryCore, number: str, secret: Secret) -> None:
+async def _check_unstored(ctx: UseCaseContext, number: str, secret: Secret) -> None:
     """Validate a session of a phone that has no account yet (one bounded call, nothing recorded)."""
-    access = SessionAccess(secret, number, core.options.default_identity)
+    access = SessionAccess(secret, number, ctx.options.default_identity)
     try:
-        async with asyncio.timeout(core.options.validation_timeout):
-            verdict = await core.gateway.validate(access)
+        async with asyncio.timeout(ctx.options.validation_timeout):
+            verdict = await ctx.gateway.validate(access)
     except TimeoutError:
         raise TelegramUnavailable(
             f"Telegram did not answer for {number} in time", retry_after=30, phone=number

@@ -8,21 +8,21 @@ from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.policies import newest_first, reliability
 from tgsessions.domain.ports import CacheStats
 from tgsessions.domain.verdict import VerdictKind
-from tgsessions.service.core import FactoryCore
 from tgsessions.service.results import AccountSummary, CleanupReport, HistoryPage, SessionInfo, StatusReport
+from tgsessions.service.sessions.context import UseCaseContext
 
 MAX_CLEANUP_LIMIT = 20
 
 
-async def session_status(core: FactoryCore, phone: object, *, actor: str) -> StatusReport:
+async def session_status(ctx: UseCaseContext, phone: object, *, actor: str) -> StatusReport:
     """The primary is checked now (cache first); backups and keeper are reported by their last known verdict."""
     number = normalise_phone(phone)
-    async with core.working(number, actor) as (work, _lease):
+    async with ctx.working(number, actor) as (work, _lease):
         primary = work.primary
         primary_alive: bool | None = None
         if primary is not None and not work.account.is_banned:
             try:
-                verdict = await core.recovery.check(work, primary)
+                verdict = await ctx.recovery.check(work, primary)
             except AccountBanned:
                 primary_alive = False
             else:
@@ -31,14 +31,14 @@ async def session_status(core: FactoryCore, phone: object, *, actor: str) -> Sta
             primary_alive = False
         backups = work.backups
         live = sum(s.verdict is VerdictKind.ALIVE for s in backups)
-        async with core.db.unit_of_work() as uow:
-            recent = await uow.accounts.recent_verdicts(work.account_id, core.options.recent_verdicts)
-        left, _wait = await core.recovery.minter.budget_left(work)
+        async with ctx.db.unit_of_work() as uow:
+            recent = await uow.accounts.recent_verdicts(work.account_id, ctx.options.recent_verdicts)
+        left, _wait = await ctx.recovery.minter.budget_left(work)
         score = reliability(
             primary_alive=bool(primary_alive),
             live_backups=live,
             recent=recent,
-            target_backups=core.options.target_backups,
+            target_backups=ctx.options.target_backups,
         )
         checks = [s.verdict_at for s in work.sessions if s.verdict_at is not None]
         account = work.account
@@ -47,9 +47,9 @@ async def session_status(core: FactoryCore, phone: object, *, actor: str) -> Sta
             state=account.state.value,
             frozen=account.frozen,
             primary_alive=primary_alive,
-            breaker_open=primary is not None and primary.breaker_open(core.clock.now()),
-            primary=core.info(primary) if primary else None,
-            keeper=core.info(work.keeper) if work.keeper else None,
+            breaker_open=primary is not None and primary.breaker_open(ctx.clock.now()),
+            primary=ctx.info(primary) if primary else None,
+            keeper=ctx.info(work.keeper) if work.keeper else None,
             live_backups=live,
             total_backups=len(backups),
             quarantined=len(work.quarantined),
@@ -63,58 +63,58 @@ async def session_status(core: FactoryCore, phone: object, *, actor: str) -> Sta
         )
 
 
-async def _account(core: FactoryCore, number: str) -> Account:
-    async with core.db.unit_of_work() as uow:
+async def _account(ctx: UseCaseContext, number: str) -> Account:
+    async with ctx.db.unit_of_work() as uow:
         account = await uow.accounts.get_account(number)
     if account is None or account.id is None:
         raise UnknownPhone(number)
     return account
 
 
-async def list_backups(core: FactoryCore, phone: object) -> list[SessionInfo]:
+async def list_backups(ctx: UseCaseContext, phone: object) -> list[SessionInfo]:
     number = normalise_phone(phone)
-    account = await _account(core, number)
+    account = await _account(ctx, number)
     assert account.id is not None
-    async with core.db.unit_of_work() as uow:
+    async with ctx.db.unit_of_work() as uow:
         sessions = await uow.accounts.sessions(account.id)
-    return [core.info(s) for s in newest_first(s for s in sessions if s.role is Role.BACKUP)]
+    return [ctx.info(s) for s in newest_first(s for s in sessions if s.role is Role.BACKUP)]
 
 
-async def history(core: FactoryCore, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
+async def history(ctx: UseCaseContext, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
     number = normalise_phone(phone)
-    top = core.options.history_limit_max
+    top = ctx.options.history_limit_max
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= top:
         raise InvalidInput(f"limit must be a whole number from 1 to {top}", field="limit")
     if before is not None and (isinstance(before, bool) or not isinstance(before, int) or before < 1):
         raise InvalidInput("before must be a positive event id", field="before")
-    account = await _account(core, number)
+    account = await _account(ctx, number)
     assert account.id is not None
-    async with core.db.unit_of_work() as uow:
+    async with ctx.db.unit_of_work() as uow:
         events = await uow.accounts.events(account.id, limit=limit, before_id=before)
     next_before = events[-1].id if len(events) == limit else None
     return HistoryPage(number, events, next_before)
 
 
 async def cleanup_sessions(
-    core: FactoryCore, phone: object, max_backups: int | None = None, *, actor: str
+    ctx: UseCaseContext, phone: object, max_backups: int | None = None, *, actor: str
 ) -> CleanupReport:
     number = normalise_phone(phone)
-    limit = core.options.cleanup_default if max_backups is None else max_backups
+    limit = ctx.options.cleanup_default if max_backups is None else max_backups
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_CLEANUP_LIMIT:
         raise InvalidInput(f"maxSessions must be a whole number from 0 to {MAX_CLEANUP_LIMIT}", field="maxSessions")
-    async with core.working(number, actor) as (work, _lease):
-        core.recovery.refuse_banned(work)
-        return await core.recovery.cleanup(work, limit)
+    async with ctx.working(number, actor) as (work, _lease):
+        ctx.recovery.refuse_banned(work)
+        return await ctx.recovery.cleanup(work, limit)
 
 
-async def list_accounts(core: FactoryCore, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:
+async def list_accounts(ctx: UseCaseContext, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:
     """Accounts ordered by creation, ``limit`` (1-1000) at a time, after the phone ``after``."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise InvalidInput("limit must be a whole number from 1 to 1000", field="limit")
     after_id = None
     if after is not None:
-        after_id = (await _account(core, normalise_phone(after))).id
-    async with core.db.unit_of_work() as uow:
+        after_id = (await _account(ctx, normalise_phone(after))).id
+    async with ctx.db.unit_of_work() as uow:
         page = await uow.accounts.accounts_page(after_id=after_id, limit=limit)
     return [
         AccountSummary(a.phone, a.state.value, a.frozen, a.created_at, a.updated_at, a.last_updated, a.last_cleanup)
@@ -122,5 +122,5 @@ async def list_accounts(core: FactoryCore, *, after: str | None = None, limit: i
     ]
 
 
-async def cache_stats(core: FactoryCore) -> CacheStats:
-    return await core.cache.stats()
+async def cache_stats(ctx: UseCaseContext) -> CacheStats:
+    return await ctx.cache.stats()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from tgsessions.service.access.api_keys import KeyManager
+from tgsessions.service.access.rate_limits import RateLimiter
 from tgsessions.service.factory import SessionFactory
-from tgsessions.service.keys import KeyManager
-from tgsessions.service.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True, slots=True)

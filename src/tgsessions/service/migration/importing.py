@@ -37,9 +37,9 @@ from tgsessions.domain.migration import PositionUnit, SourceRecord
 from tgsessions.domain.model import Account, Action, ClientIdentity, Event, Origin, Role, Session
 from tgsessions.domain.ports import AccountRepository, Cipher, Clock, Database, TelegramGateway
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.import_report import ImportReport, Rejection, ValidationCounts
-from tgsessions.service.import_validation import PacedValidator, SessionCheck
-from tgsessions.service.migration_records import (
+from tgsessions.service.migration.import_report import ImportReport, Rejection, ValidationCounts
+from tgsessions.service.migration.import_validation import PacedValidator, SessionCheck
+from tgsessions.service.migration.source_records import (
     ARCHIVED_CLIENTS,
     USERS,
     ArchivedClient,

@@ -30,7 +30,7 @@ from tgsessions.domain.model import Action, Session
 from tgsessions.domain.policies import mint_source_order
 from tgsessions.domain.ports import Authorization, Clock, Database, Lease, TelegramGateway
 from tgsessions.service.options import FactoryOptions
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.locked_account import LockedAccount
 
 log = logging.getLogger("tgsessions.reconcile")
 
@@ -56,7 +56,7 @@ class Reconciler:
     def _longest_mint(self) -> timedelta:
         return timedelta(seconds=self._options.mint_timeout + 5) + SKEW
 
-    async def reconcile(self, work: AccountWork, fence: Lease) -> Reconciled:
+    async def reconcile(self, work: LockedAccount, fence: Lease) -> Reconciled:
         """Reset the authorizations the account's open login attempts left behind; close them when none is left."""
         async with self._db.unit_of_work() as uow:
             attempts = await uow.accounts.open_login_attempts(work.account_id)
@@ -78,7 +78,7 @@ class Reconciler:
         return Reconciled(len(attempts), revoked, pending, closed=pending == 0)
 
     async def _orphans(
-        self, work: AccountWork, attempts: Sequence[datetime]
+        self, work: LockedAccount, attempts: Sequence[datetime]
     ) -> tuple[list[Authorization], list[Session]]:
         """The unheld authorizations of ours, and the sessions to reset them from, likeliest first (the keeper, then
         the oldest: Telegram lets only a session older than 24 h reset others, and says so if one is younger)."""
@@ -107,11 +107,13 @@ class Reconciler:
         sources = order + sorted((s for s in live if s not in order), key=lambda s: s.created_at)
         return candidates, sources
 
-    async def _list(self, work: AccountWork, session: Session) -> Sequence[Authorization]:
+    async def _list(self, work: LockedAccount, session: Session) -> Sequence[Authorization]:
         async with asyncio.timeout(self._options.validation_timeout):
             return await self._gateway.authorizations(work.access(session))
 
-    async def _reset(self, work: AccountWork, sources: Sequence[Session], orphan: Authorization, fence: Lease) -> bool:
+    async def _reset(
+        self, work: LockedAccount, sources: Sequence[Session], orphan: Authorization, fence: Lease
+    ) -> bool:
         for source in sources:
             try:
                 async with asyncio.timeout(self._options.revoke_timeout):
@@ -131,6 +133,6 @@ class Reconciler:
             return True
         return False
 
-    def _audit(self, work: AccountWork, source: Session, orphan: Authorization) -> None:
+    def _audit(self, work: LockedAccount, source: Session, orphan: Authorization) -> None:
         work.event(Action.REVOKED, self._clock.now(), session=source, reason="orphan_authorization",
                    device=orphan.device_model, pending_password=orphan.password_pending)  # fmt: skip

@@ -20,11 +20,11 @@ from tgsessions.domain.model import AccountState, Action, Role, Session
 from tgsessions.domain.policies import mint_source_order, plan_cleanup
 from tgsessions.domain.ports import Clock, Lease, TelegramGateway, VerdictCache
 from tgsessions.domain.verdict import Reason, Verdict, VerdictKind
-from tgsessions.service.minting import Minter
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.results import CleanupReport
-from tgsessions.service.validation import Check, Validator
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.locked_account import LockedAccount
+from tgsessions.service.sessions.minting import Minter
+from tgsessions.service.sessions.validation import Check, Validator
 
 BANNED_REASONS = {Reason.USER_BANNED, Reason.PHONE_BANNED}
 DEFAULT_RETRY_AFTER = 30.0
@@ -50,7 +50,7 @@ class Recovery:
         self.validator = validator
         self.minter = minter
 
-    async def ensure_primary(self, work: AccountWork, lease: Lease) -> tuple[Session, str]:
+    async def ensure_primary(self, work: LockedAccount, lease: Lease) -> tuple[Session, str]:
         """A live primary and how it was obtained: "validated", "promoted" or "minted"."""
         self.refuse_banned(work)
         unknown: list[Verdict] = []
@@ -83,11 +83,11 @@ class Recovery:
         self.mark(work, AccountState.UNRECOVERABLE, reason="no_live_session")
         raise AccountUnrecoverable(work.phone)
 
-    async def check(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Verdict:
+    async def check(self, work: LockedAccount, session: Session, *, use_cache: bool = True) -> Verdict:
         """Validate; an account_dead verdict marks the account and raises AccountBanned."""
         return (await self.inspect(work, session, use_cache=use_cache)).verdict
 
-    async def inspect(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Check:
+    async def inspect(self, work: LockedAccount, session: Session, *, use_cache: bool = True) -> Check:
         """Like :meth:`check`, and says whether the verdict came from the cache."""
         checked = await self.validator.check(work, session, use_cache=use_cache)
         verdict = checked.verdict
@@ -105,7 +105,7 @@ class Recovery:
 
     async def mint_source(
         self,
-        work: AccountWork,
+        work: LockedAccount,
         *,
         handed_out: str | None,
         unknown: list[Verdict] | None = None,
@@ -129,7 +129,7 @@ class Recovery:
                 work.retire(session, now, verdict.reason)
         return None
 
-    def promote(self, work: AccountWork, backup: Session) -> None:
+    def promote(self, work: LockedAccount, backup: Session) -> None:
         now = self._clock.now()
         backup.role = Role.PRIMARY
         backup.role_since = now
@@ -138,13 +138,13 @@ class Recovery:
         self._metrics.promoted()
         self.primary_changed(work)
 
-    def primary_changed(self, work: AccountWork) -> None:
+    def primary_changed(self, work: LockedAccount) -> None:
         work.account.last_updated = self._clock.now()
         if work.account.state is AccountState.UNRECOVERABLE:
             self.mark(work, AccountState.ACTIVE, reason="live_session_found")
         work.touch_account()
 
-    def mark(self, work: AccountWork, state: AccountState, *, reason: str) -> None:
+    def mark(self, work: LockedAccount, state: AccountState, *, reason: str) -> None:
         if work.account.state is state:
             return
         previous = work.account.state
@@ -152,11 +152,11 @@ class Recovery:
         work.touch_account()
         work.event(Action.STATE_CHANGED, self._clock.now(), outcome=state.value, reason=reason, previous=previous.value)
 
-    def refuse_banned(self, work: AccountWork) -> None:
+    def refuse_banned(self, work: LockedAccount) -> None:
         if work.account.is_banned:
             raise AccountBanned(work.phone, work.account.state.value)
 
-    def unavailable(self, work: AccountWork, verdicts: list[Verdict]) -> TelegramUnavailable:
+    def unavailable(self, work: LockedAccount, verdicts: list[Verdict]) -> TelegramUnavailable:
         waits = [v.retry_after for v in verdicts if v.retry_after]
         reasons = sorted({v.reason for v in verdicts})
         return TelegramUnavailable(
@@ -165,7 +165,7 @@ class Recovery:
             phone=work.phone,
         )
 
-    async def top_up(self, work: AccountWork, lease: Lease, target: int) -> int:
+    async def top_up(self, work: LockedAccount, lease: Lease, target: int) -> int:
         """Mint backups until ``target`` exist, leaving the login reserve for fetch. Returns how many were minted."""
         if work.account.state is not AccountState.ACTIVE or work.primary is None:
             return 0
@@ -184,7 +184,7 @@ class Recovery:
             minted += 1
         return minted
 
-    async def enforce_limit(self, work: AccountWork) -> list[str]:
+    async def enforce_limit(self, work: LockedAccount) -> list[str]:
         """Revoke and retire the oldest backups beyond ``max_backups``. Returns the session_ids retired."""
         retired = []
         for session in work.backups[self._options.max_backups :]:
@@ -192,7 +192,7 @@ class Recovery:
                 retired.append(session.session_id)
         return retired
 
-    async def cleanup(self, work: AccountWork, max_backups: int) -> CleanupReport:
+    async def cleanup(self, work: LockedAccount, max_backups: int) -> CleanupReport:
         now = self._clock.now()
         backups = [(b, await self.check(work, b)) for b in work.backups]
         others = 0
@@ -220,7 +220,7 @@ class Recovery:
         )
         return report
 
-    async def revoke(self, work: AccountWork, session: Session) -> bool:
+    async def revoke(self, work: LockedAccount, session: Session) -> bool:
         """Log the session out at Telegram, then retire it. False (nothing changed) when Telegram cannot now."""
         try:
             async with asyncio.timeout(self._options.revoke_timeout):

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from tgsessions.domain.model import Action, Role, Session
 from tgsessions.domain.session_codec import parse
 from tgsessions.domain.verdict import Reason
-from tgsessions.service.core import FactoryCore
 from tgsessions.service.session_strings import canonical_text, session_id_for, stored_data
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions.locked_account import LockedAccount
 
 
 @dataclass(slots=True)
@@ -40,43 +40,43 @@ def _needs_repair(session: Session) -> bool:
     return session.string is not None and (session.source_format is None or session.role is Role.QUARANTINED)
 
 
-async def repair_sessions(core: FactoryCore, *, actor: str, page_size: int = 200) -> RepairReport:
+async def repair_sessions(ctx: UseCaseContext, *, actor: str, page_size: int = 200) -> RepairReport:
     report = RepairReport()
     after: int | None = None
     while True:
-        async with core.db.unit_of_work() as uow:
+        async with ctx.db.unit_of_work() as uow:
             page = await uow.accounts.accounts_page(after_id=after, limit=page_size)
         if not page:
             return report
         after = page[-1].id
         for account in page:
             report.accounts += 1
-            async with core.working(account.phone, actor) as (work, _lease):
+            async with ctx.working(account.phone, actor) as (work, _lease):
                 changed = False
                 for session in list(work.sessions):
                     if not _needs_repair(session):
                         continue
                     report.sessions_seen += 1
-                    changed |= await _repair_one(core, work, session, report)
+                    changed |= await _repair_one(ctx, work, session, report)
                 if changed:
                     report.changed_phones.append(account.phone)
 
 
-async def _repair_one(core: FactoryCore, work: AccountWork, session: Session, report: RepairReport) -> bool:
+async def _repair_one(ctx: UseCaseContext, work: LockedAccount, session: Session, report: RepairReport) -> bool:
     assert session.string is not None
     data = stored_data(session.string)
     if data is None:
         report.unreadable += 1
         return False
     found = parse(session.string.reveal()).format
-    new_id = session_id_for(core.cipher, data)
+    new_id = session_id_for(ctx.cipher, data)
     if new_id != session.session_id:
-        async with core.db.unit_of_work() as uow:
+        async with ctx.db.unit_of_work() as uow:
             other = await uow.accounts.find_session(new_id)
         if other is not None:
             report.duplicates += 1
             return False
-    now = core.clock.now()
+    now = ctx.clock.now()
     old_id = session.session_id
     session.session_id = new_id
     session.string = canonical_text(session.string)
@@ -87,7 +87,7 @@ async def _repair_one(core: FactoryCore, work: AccountWork, session: Session, re
         session.verdict = session.verdict_reason = session.verdict_at = None
         report.released += 1
     work.touch(session)
-    await core.cache.invalidate(old_id)
+    await ctx.cache.invalidate(old_id)
     work.event(Action.REPAIRED, now, session=session, previous=old_id, found=found.value, released=released)
     report.converted[found.value] = report.converted.get(found.value, 0) + 1
     return True

@@ -18,7 +18,7 @@ from tgsessions.domain.policies import backoff_delay
 from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
 from tgsessions.domain.verdict import Reason, Verdict
 from tgsessions.service.options import FactoryOptions
-from tgsessions.service.workspace import AccountWork
+from tgsessions.service.sessions.locked_account import LockedAccount
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -52,7 +52,7 @@ class Validator:
     async def cached(self, session: Session) -> Verdict | None:
         return await self._cache.get(session.session_id)
 
-    async def check(self, work: AccountWork, session: Session, *, use_cache: bool = True) -> Check:
+    async def check(self, work: LockedAccount, session: Session, *, use_cache: bool = True) -> Check:
         """The verdict on ``session`` now; records it on the session and, when Telegram was asked, as an event."""
         if use_cache:
             cached = await self._cache.get(session.session_id)
@@ -87,7 +87,7 @@ class Validator:
             await self._cache.invalidate(session.session_id)
         return Check(verdict, from_cache=False)
 
-    async def _ask_with_retries(self, work: AccountWork, session: Session) -> tuple[Verdict, bool]:
+    async def _ask_with_retries(self, work: LockedAccount, session: Session) -> tuple[Verdict, bool]:
         """Ask Telegram; retry transient outcomes with backoff. Every attempt feeds the breaker, and an opened
         breaker (or a flood wait) ends the retries. Returns the last verdict and whether the breaker opened."""
         retry = self._options.retry
@@ -103,7 +103,7 @@ class Validator:
                 break
         return verdict, opened
 
-    async def _ask_once(self, work: AccountWork, session: Session) -> Verdict:
+    async def _ask_once(self, work: LockedAccount, session: Session) -> Verdict:
         try:
             async with asyncio.timeout(self._options.validation_timeout):
                 return await self._gateway.validate(work.access(session))
