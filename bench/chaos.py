@@ -31,17 +31,17 @@ import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 import httpx  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine  # noqa: E402
 
-from tgsessions.adapters.sql.tables import ALL_TABLES, leases  # noqa: E402
-from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway  # noqa: E402
-from tgsessions.bootstrap import SIMULATED_STATE, open_runtime  # noqa: E402
+from tgsessions.bootstrap import migrate_database, open_runtime, save_simulated_world  # noqa: E402
 from tgsessions.config import Settings  # noqa: E402
 from tgsessions.domain.access import ALL_SCOPES  # noqa: E402
-from tgsessions.domain.clock import SystemClock  # noqa: E402
 from tgsessions.domain.model import Role  # noqa: E402
 from tgsessions.domain.session_codec import parse  # noqa: E402
 
@@ -78,42 +78,50 @@ class Chaos:
         os.environ.update(self.env)
         return Settings()
 
+    @asynccontextmanager
+    async def raw_sql(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction on the database through the bare driver, behind the service's back."""
+        engine = create_async_engine(self.settings().effective_database_url())
+        try:
+            async with engine.begin() as conn:
+                yield conn
+        finally:
+            await engine.dispose()
+
     async def seed(self) -> None:
         if self.database_url:  # a server database: its key file is made once, on purpose
             self.data_dir.mkdir(parents=True, exist_ok=True)
             subprocess.run([str(TGS), "keys", "init"], env=self.env, check=True, capture_output=True)  # noqa: S603, ASYNC221
-            from tgsessions.adapters.sql import migrate
-            from tgsessions.adapters.sql.engine import create_engine
-
-            await migrate.upgrade(self.database_url)
-            engine = create_engine(self.database_url)
-            async with engine.begin() as conn:
-                names = ", ".join(t.name for t in ALL_TABLES)
+            await migrate_database(self.settings())
+            async with self.raw_sql() as conn:
+                tables = text("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                              "WHERE schemaname = current_schema() AND tablename <> 'alembic_version'")  # fmt: skip
+                names = (await conn.execute(tables)).scalar_one()
                 await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            await engine.dispose()
         async with open_runtime(self.settings()) as runtime:
             world = runtime.simulated
             assert world is not None
-            assert isinstance(runtime.gateway, PersistentSimulatedGateway)
             for i in range(self.accounts):
                 world.add_account(phone(i))
                 keeper = world.create_session(phone(i), age=timedelta(days=120))
                 primary = world.create_session(phone(i), age=timedelta(days=60))
                 backup = world.create_session(phone(i), age=timedelta(days=30))
                 await runtime.factory.add_account(phone(i), primary=primary, keeper=keeper, backups=[backup])
-            runtime.gateway.save()
+            save_simulated_world(runtime)
             _record, self.key = await runtime.keys.create("chaos", ALL_SCOPES)
 
-    def kill_all_but_keepers(self, phones: list[str]) -> None:
+    async def kill_all_but_keepers(self, phones: list[str]) -> None:
         """At the simulated Telegram, between runs: the oldest authorization (the keeper) of each phone survives."""
-        gateway = PersistentSimulatedGateway.open(SystemClock(), self.data_dir / SIMULATED_STATE)
-        for number in phones:
-            account = gateway.world.lookup_account(number)
-            assert account is not None
-            alive = sorted((a for a in account.authorizations if a.alive), key=lambda a: a.created_at)
-            for auth in alive[1:]:
-                auth.alive = False
-        gateway.save()
+        async with open_runtime(self.settings()) as runtime:
+            world = runtime.simulated
+            assert world is not None
+            for number in phones:
+                account = world.lookup_account(number)
+                assert account is not None
+                alive = sorted((a for a in account.authorizations if a.alive), key=lambda a: a.created_at)
+                for auth in alive[1:]:
+                    auth.alive = False
+            save_simulated_world(runtime)
 
     def start(self, port: int) -> subprocess.Popen[bytes]:
         command = [str(TGS), "serve", "--port", str(port)]
@@ -135,7 +143,7 @@ class Chaos:
     async def calibrate(self, phones: list[str]) -> float:
         """Seconds a round's fetches take on this machine and database when nothing is killed (the kill moment is
         drawn within that span, so kills land while mints run, on a fast or a slow database alike)."""
-        self.kill_all_but_keepers(phones)
+        await self.kill_all_but_keepers(phones)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         process = self.start(port)
@@ -151,7 +159,7 @@ class Chaos:
 
     async def round(self, phones: list[str]) -> tuple[float, float]:
         """Start, fetch (mints), kill -9 at a random moment; returns (kill time as epoch, seconds of the round)."""
-        self.kill_all_but_keepers(phones)
+        await self.kill_all_but_keepers(phones)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         started = time.monotonic()
@@ -174,10 +182,12 @@ class Chaos:
 
     async def lease_block_after(self, killed: float) -> float:
         """How long after the kill the dead process's leases still blocked their phones (0 when none was held)."""
-        async with open_runtime(self.settings()) as runtime, runtime.database.engine.connect() as conn:
-            latest = (await conn.execute(select(func.max(leases.c.expires_at)))).scalar_one_or_none()
+        async with self.raw_sql() as conn:
+            latest = (await conn.execute(text("SELECT max(expires_at) FROM leases"))).scalar_one_or_none()
         if latest is None:
             return 0.0
+        if isinstance(latest, str):  # SQLite keeps the service's UTC datetimes as text
+            latest = datetime.fromisoformat(latest)
         if latest.tzinfo is None:
             latest = latest.replace(tzinfo=UTC)
         return max(0.0, (latest - datetime.fromtimestamp(killed, UTC)).total_seconds())
@@ -197,7 +207,7 @@ class Chaos:
 
     async def open_intents(self) -> int:
         async with open_runtime(self.settings()) as runtime, runtime.database.unit_of_work() as uow:
-            return len(await uow.accounts.phones_with_open_login_attempts())
+            return len(await uow.audit.phones_with_open_login_attempts())
 
     async def census(self) -> dict[str, int]:
         """Orphans, lost accounts and broken invariants, from the database and the simulated Telegram."""
@@ -206,20 +216,21 @@ class Chaos:
         found = 0
         minted = 0
         async with open_runtime(self.settings()) as runtime:
+            world = runtime.simulated
+            assert world is not None
             for i in range(self.accounts):
                 async with runtime.database.unit_of_work() as uow:
                     account = await uow.accounts.get_account(phone(i))
                     if account is None or account.id is None:
                         continue
                     found += 1
-                    sessions = await uow.accounts.sessions(account.id)
+                    sessions = await uow.sessions.sessions(account.id)
                 strings = [s.string.reveal() for s in sessions if s.string is not None]
                 keys = [parse(t).data.auth_key for t in strings]
                 held.update(keys)
                 roles = [s.role for s in sessions]
                 broken += roles.count(Role.PRIMARY) > 1 or roles.count(Role.KEEPER) > 1 or len(set(keys)) < len(keys)
                 minted += sum(s.origin.value == "minted" for s in sessions)
-        world = PersistentSimulatedGateway.open(SystemClock(), self.data_dir / SIMULATED_STATE).world
         orphans = sum(
             1
             for i in range(self.accounts)

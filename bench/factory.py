@@ -13,48 +13,54 @@ Usage: .venv/bin/python bench/factory.py [--latency 0.1] [--seconds 3]
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
-import secrets
-import tempfile
-import time
-from datetime import UTC, datetime, timedelta
+import sys
 from pathlib import Path
 
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+# bench/http.py must not shadow the standard library's http package (prometheus_client imports it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from tgsessions.adapters.cache.memory import MemoryVerdictCache
-from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
-from tgsessions.adapters.crypto.keyring import KeyRing
-from tgsessions.adapters.sql import migrate
-from tgsessions.adapters.sql.database import SqlDatabase
-from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
-from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
-from tgsessions.domain.clock import SystemClock
-from tgsessions.service.factory import SessionFactory
-from tgsessions.service.options import FactoryOptions
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import make_url, text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from tgsessions.bootstrap import migrate_database, new_key_file, open_runtime, simulated_world  # noqa: E402
+from tgsessions.config import Settings  # noqa: E402
+from tgsessions.domain.clock import SystemClock  # noqa: E402
+from tgsessions.service.factory import SessionFactory  # noqa: E402
+from tgsessions.service.options import FactoryOptions  # noqa: E402
+from tgsessions.service.runtime import Runtime  # noqa: E402
 
 
-async def build(url: str, latency: float) -> tuple[SessionFactory, SimulatedTelegram, SqlDatabase]:
-    await migrate.upgrade(url)
+def bench_settings(data_dir: Path, database_url: str | None = None) -> Settings:
+    """The embedded SQLite in ``data_dir``, or ``database_url`` (its key file in ``data_dir``); nothing from the
+    environment."""
+    key_file = data_dir / "bench.key" if database_url else None
+    return Settings(data_dir=data_dir, database_url=database_url, key_file=key_file, telegram_backend="simulated",
+                    cache_backend="memory", _env_file=None)  # fmt: skip
+
+
+@asynccontextmanager
+async def build(settings: Settings, latency: float) -> AsyncIterator[tuple[Runtime, Any]]:
+    """The runtime as the composition root builds it, over a simulated Telegram of ``latency`` seconds per call
+    (and that world: its call counters are read here)."""
     clock = SystemClock()
-    cipher = AesGcmCipher(KeyRing.generate())
-    db = await SqlDatabase.open(url, cipher=cipher, clock=clock)
-    world = SimulatedTelegram(clock, latency=latency, seed=1)
-    factory = SessionFactory(
-        db=db,
-        gateway=SimulatedTelegramGateway(world),
-        cache=MemoryVerdictCache(clock),
-        cipher=cipher,
-        clock=clock,
-        options=FactoryOptions(top_up_in_background=False),
-    )
-    return factory, world, db
+    world = simulated_world(clock, latency=latency, seed=1)
+    options = FactoryOptions(top_up_in_background=False)
+    async with open_runtime(settings, clock=clock, world=world, options=options) as runtime:
+        yield runtime, world
 
 
-async def seed(factory: SessionFactory, world: SimulatedTelegram, phone: str) -> None:
+async def seed(factory: SessionFactory, world: Any, phone: str) -> None:
     world.add_account(phone)
     primary = world.create_session(phone, age=timedelta(days=40))
     keeper = world.create_session(phone, age=timedelta(days=90))
@@ -62,7 +68,7 @@ async def seed(factory: SessionFactory, world: SimulatedTelegram, phone: str) ->
     await factory.add_account(phone, primary=primary, keeper=keeper, backups=backups)
 
 
-async def concurrent_single_phone(factory: SessionFactory, world: SimulatedTelegram) -> int:
+async def concurrent_single_phone(factory: SessionFactory, world: Any) -> int:
     phone = "79990000001"
     await seed(factory, world, phone)
     world.reset_calls()
@@ -70,7 +76,7 @@ async def concurrent_single_phone(factory: SessionFactory, world: SimulatedTeleg
     return sum(world.calls.values())
 
 
-async def batch_of_50(factory: SessionFactory, world: SimulatedTelegram, latency: float) -> float:
+async def batch_of_50(factory: SessionFactory, world: Any, latency: float) -> float:
     phones = [f"7998{i:07d}" for i in range(50)]
     for phone in phones:
         await seed(factory, world, phone)
@@ -92,8 +98,8 @@ async def warm_fetches(factory: SessionFactory, seconds: float) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def raw_select_insert(db: SqlDatabase, seconds: float) -> float:
-    engine = db.engine
+async def raw_select_insert(runtime: Runtime, seconds: float) -> float:
+    engine = runtime.database.engine  # the SQL database's own engine: the same driver, pool and pragmas
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, at TEXT, note TEXT)"))
     count, deadline = 0, time.perf_counter() + seconds
@@ -120,18 +126,15 @@ async def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        factory, world, db = await build(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", args.latency)
-        try:
+        async with build(bench_settings(Path(tmp)), args.latency) as (runtime, world):
+            factory = runtime.factory
             print(f"validations_for_200_concurrent_fetches: {await concurrent_single_phone(factory, world)}")
             print(f"batch50_latency_multiple: {await batch_of_50(factory, world, args.latency):.2f}")
             warm = await warm_fetches(factory, args.seconds)
-            raw = await raw_select_insert(db, args.seconds)
+            raw = await raw_select_insert(runtime, args.seconds)
             print(f"warm_fetch_per_s: {warm:.0f}")
             print(f"raw_select_insert_per_s: {raw:.0f}")
             print(f"warm_fetch_ratio: {warm / raw:.2f}")
-        finally:
-            await factory.aclose()
-            await db.aclose()
     if args.postgres_url:
         print(f"batch50_latency_multiple_postgresql: {await batch_on_postgresql(args.postgres_url, args.latency):.2f}")
 
@@ -144,12 +147,12 @@ async def batch_on_postgresql(admin_url: str, latency: float) -> float:
         async with admin.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        factory, world, db = await build(url, latency)
-        try:
-            return await batch_of_50(factory, world, latency)
-        finally:
-            await factory.aclose()
-            await db.aclose()
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = bench_settings(Path(tmp), url)
+            await migrate_database(settings)
+            new_key_file(settings)
+            async with build(settings, latency) as (runtime, world):
+                return await batch_of_50(runtime.factory, world, latency)
     finally:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -13,9 +13,10 @@ import uvicorn
 from sqlalchemy import text
 
 from tgsessions.api.app import create_app
-from tgsessions.bootstrap import ensure_admin_key, open_runtime, seed_demo_accounts
+from tgsessions.bootstrap import ensure_admin_key, open_runtime
 from tgsessions.config import Settings
-from tgsessions.service.runtime import Services
+from tgsessions.demo import seed_demo_accounts
+from tgsessions.service.runtime import Runtime
 
 
 async def main(data_dir: Path, port: int) -> None:
@@ -25,11 +26,11 @@ async def main(data_dir: Path, port: int) -> None:
         key = await ensure_admin_key(runtime)
 
         @asynccontextmanager
-        async def services() -> AsyncIterator[Services]:
-            yield runtime.services
+        async def opened() -> AsyncIterator[Runtime]:
+            yield runtime
 
-        app = create_app(services)
-        engine = runtime.database.engine
+        app = create_app(opened)
+        engine = runtime.database.engine  # the SQL database's own engine: the same driver, pool and pragmas
 
         @app.get("/bench/bare/{mobile}")
         async def bare(mobile: str) -> dict[str, object]:

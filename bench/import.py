@@ -17,31 +17,33 @@ Usage: .venv/bin/python bench/import.py [--accounts 1000000] [--batch-size 500]
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import base64
-import json
-import os
-import resource
 import sys
-import tempfile
-import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
-from tgsessions.adapters.crypto.keyring import KeyRing
-from tgsessions.adapters.mongo import ExtendedJsonReader
-from tgsessions.adapters.sql import migrate
-from tgsessions.adapters.sql.database import SqlDatabase
-from tgsessions.domain.clock import SystemClock
-from tgsessions.service.migration.importing import Importer, ImportOptions
+# bench/http.py must not shadow the standard library's http package (prometheus_client imports it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from tgsessions.bootstrap import open_keys_and_database, read_mongo_export  # noqa: E402
+from tgsessions.config import Settings  # noqa: E402
+from tgsessions.domain.clock import SystemClock  # noqa: E402
+from tgsessions.domain.session_codec import SessionData, SessionFormat, render  # noqa: E402
+from tgsessions.service.migration.importing import Importer, ImportOptions  # noqa: E402
 
 BASE = datetime(2023, 1, 1, tzinfo=UTC)
 
 
 def string_session() -> str:
-    return "1" + base64.urlsafe_b64encode(os.urandom(264)).decode()
+    """A Telethon string session (DC 2, its production address) with a random auth key."""
+    return render(SessionData(2, "149.154.167.51", 443, os.urandom(256)), SessionFormat.TELETHON).reveal()
 
 
 def document(i: int) -> dict[str, object]:
@@ -71,14 +73,13 @@ def generate(path: Path, count: int) -> None:
 
 
 async def run_import(directory: Path, export: Path, batch_size: int) -> int:
-    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
-    await migrate.upgrade(url)
+    """Into the embedded SQLite default in ``directory`` (migrated, its key file created), as the CLI opens it."""
+    settings = Settings(data_dir=directory / "data", database_url=None, key_file=None, _env_file=None)
     clock = SystemClock()
-    cipher = AesGcmCipher(KeyRing.generate())
-    db = await SqlDatabase.open(url, cipher=cipher, clock=clock)
+    cipher, db = await open_keys_and_database(settings, clock)
     try:
         importer = Importer(db, cipher, clock, ImportOptions(batch_size=batch_size))
-        await importer.import_archived_clients(ExtendedJsonReader(export).records())
+        await importer.import_archived_clients(read_mongo_export(export).records())
         report = importer.finish()
     finally:
         await db.aclose()

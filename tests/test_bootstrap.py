@@ -9,8 +9,8 @@ import pytest
 
 from tgsessions import demo
 from tgsessions.adapters.crypto.keyring import create_key_file
-from tgsessions.bootstrap import open_runtime, options_from
-from tgsessions.config import Settings
+from tgsessions.bootstrap import open_runtime
+from tgsessions.config import Settings, options_from
 from tgsessions.domain.errors import ConfigurationError
 
 

@@ -1,13 +1,20 @@
 """Settings from environment variables and ``.env`` (prefix ``TGS_``). No module-level instance: the composition
-root (bootstrap.py) builds one when the service starts."""
+root (bootstrap.py) builds one when the service starts. What settings mean needs no adapter: :func:`options_from`
+(the service's options) and :func:`check_backend` (a Telegram backend is chosen, with its credentials)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tgsessions.domain.errors import ConfigurationError
+from tgsessions.domain.model import ClientIdentity
+from tgsessions.domain.policies import BreakerPolicy, LoginBudget
+from tgsessions.service.options import FactoryOptions, MaintenanceOptions, RetryOptions
 
 
 class Settings(BaseSettings):
@@ -134,3 +141,70 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """The embedded default: SQLite in data_dir with a key file created on first start."""
         return self.database_url is None and self.key_file is None
+
+
+def options_from(settings: Settings) -> FactoryOptions:
+    return FactoryOptions(
+        validation_timeout=settings.validation_timeout,
+        mint_timeout=settings.mint_timeout,
+        retry=RetryOptions(settings.retry_attempts, settings.retry_base_delay, settings.retry_max_delay),
+        breaker=BreakerPolicy(settings.breaker_threshold, timedelta(seconds=settings.breaker_cooldown_seconds)),
+        login_budget=LoginBudget(settings.login_budget, timedelta(hours=settings.login_window_hours)),
+        login_reserve=settings.login_reserve,
+        max_backups=settings.max_backups,
+        target_backups=settings.target_backups,
+        batch_concurrency=settings.batch_concurrency,
+        lease_ttl=timedelta(seconds=settings.lease_ttl_seconds),
+        default_identity=ClientIdentity(
+            api_id=settings.api_id,
+            device_model=settings.device_model,
+            system_version=settings.system_version,
+            app_version=settings.app_version,
+            lang_code=settings.lang_code,
+            system_lang_code=settings.system_lang_code,
+        ),
+        maintenance=MaintenanceOptions(
+            keepalive=timedelta(hours=settings.keepalive_hours),
+            calls_per_second=settings.maintenance_calls_per_second,
+            account_calls_per_minute=settings.maintenance_account_calls_per_minute,
+        ),
+    )
+
+
+def telegram_rsa_key(settings: Settings) -> str | None:
+    """The custom endpoint's RSA public key (PEM text) from TGS_TELEGRAM_RSA_KEY_FILE, when one is named."""
+    if settings.telegram_rsa_key_file is None:
+        return None
+    try:
+        return settings.telegram_rsa_key_file.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigurationError(
+            f"TGS_TELEGRAM_RSA_KEY_FILE={settings.telegram_rsa_key_file} cannot be read as a PEM file"
+        ) from None
+
+
+def check_backend(settings: Settings) -> None:
+    """The backend is never simulated by accident, and the real one needs its credentials."""
+    if settings.telegram_backend is None:
+        missing = [name for name, value in (("TGS_API_ID", settings.api_id), ("TGS_API_HASH", settings.api_hash))
+                   if value is None]  # fmt: skip
+        raise ConfigurationError(
+            "no Telegram backend chosen: set TGS_TELEGRAM_BACKEND=telethon with "
+            f"{' and '.join(missing) or 'TGS_API_ID and TGS_API_HASH'}, or TGS_TELEGRAM_BACKEND=simulated for a demo"
+        )
+    if settings.telegram_backend == "telethon" and (settings.api_id is None or settings.api_hash is None):
+        missing = [name for name, value in (("TGS_API_ID", settings.api_id), ("TGS_API_HASH", settings.api_hash))
+                   if value is None]  # fmt: skip
+        raise ConfigurationError(f"the Telethon backend needs {' and '.join(missing)} (from my.telegram.org)")
+
+
+def backend_switch_refusal(recorded: str, current: str) -> ConfigurationError:
+    """Why a database another Telegram backend wrote is refused (unless TGS_ALLOW_BACKEND_SWITCH=1)."""
+    if current == "simulated":
+        why = "the simulated Telegram would find its real sessions dead and retire them"
+    else:
+        why = "its sessions are the simulated Telegram's, which real Telegram rejects as dead"
+    return ConfigurationError(
+        f"this database was written by the {recorded} Telegram backend, not {current}: {why}; use a database "
+        f"of its own for {current}, or set TGS_ALLOW_BACKEND_SWITCH=1 to switch it on purpose"
+    )

@@ -1,5 +1,6 @@
 """A narrated scenario in one process against the simulated Telegram: add an account, fetch, kill the primary,
-fetch again (promotion), kill everything but the keeper, fetch again (mint), then status and history.
+fetch again (promotion), kill everything but the keeper, fetch again (mint), then status and history. Also the demo
+accounts ``serve`` seeds in the simulated Telegram (:func:`seed_demo_accounts`).
 
 Run: ``python -m tgsessions.demo`` (uses a throw-away data directory unless --data-dir is given).
 """
@@ -13,11 +14,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from tgsessions.bootstrap import Runtime, open_runtime
+from tgsessions.bootstrap import open_runtime, save_simulated_world
 from tgsessions.config import Settings
 from tgsessions.service.results import FetchResult
+from tgsessions.service.runtime import Runtime
 
 PHONE = "79161234567"
+DEMO_PHONES = ("79990000001", "79990000002", "79990000003")
 
 
 def _describe(result: FetchResult) -> str:
@@ -63,6 +66,23 @@ async def narrate(runtime: Runtime, say: Callable[[str], None]) -> None:
     for event in reversed(page.events):
         reason = f" ({event.reason})" if event.reason else ""
         say(f"   {event.at:%H:%M:%S} {event.action.value:<14} {event.outcome:<8} {event.session_id or '-'}{reason}")
+
+
+async def seed_demo_accounts(runtime: Runtime) -> list[str]:
+    """With the simulated backend and no account stored yet: three demo phones, each with a keeper, a primary and
+    two backups, so every endpoint can be tried at once. Returns the phones seeded (none when not applicable)."""
+    world = runtime.simulated
+    if world is None or await runtime.factory.list_accounts(limit=1):
+        return []
+    for phone in DEMO_PHONES:
+        if world.lookup_account(phone) is None:
+            world.add_account(phone)
+        keeper = world.create_session(phone, age=timedelta(days=120))
+        primary = world.create_session(phone, age=timedelta(days=60))
+        backups = [world.create_session(phone, age=timedelta(days=30 + i)) for i in range(2)]
+        await runtime.factory.add_account(phone, primary=primary, keeper=keeper, backups=backups, actor="demo-seed")
+    save_simulated_world(runtime)
+    return list(DEMO_PHONES)
 
 
 async def run(data_dir: Path, say: Callable[[str], None] = print) -> None:

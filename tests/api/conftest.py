@@ -1,5 +1,6 @@
-"""The HTTP API over real services: the ``database`` fixture (memory, SQLite, PostgreSQL), the simulated Telegram,
-a memory verdict cache, real key management and rate limiting; driven through httpx on the ASGI app."""
+"""The HTTP API over real services: the ``database`` fixture (SQLite here; PostgreSQL only on the smoke path of
+test_postgresql_smoke.py), the simulated Telegram, a memory verdict cache, real key management and rate limiting;
+driven through httpx on the ASGI app."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from tests.support.db_fixtures import database_fixture
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
 from tgsessions.adapters.metrics.measured_gateway import MeasuredGateway
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
@@ -30,7 +32,8 @@ from tgsessions.service.access.api_keys import KeyManager
 from tgsessions.service.access.rate_limits import RateLimiter
 from tgsessions.service.factory import SessionFactory
 from tgsessions.service.options import FactoryOptions, RetryOptions
-from tgsessions.service.runtime import Readiness, Services
+from tgsessions.service.runtime import Readiness
+from tgsessions.service.runtime import Runtime as Services  # the one runtime object the API receives
 from tgsessions.testing.clock import FakeClock
 
 PHONE = "79161234567"
@@ -62,12 +65,13 @@ def build_services(
     options: FactoryOptions | None = None,
     readiness: Readiness | None = None,
 ) -> Services:
-    """Services as the composition root would build them, on the test's adapters (metrics included)."""
+    """The runtime as the composition root would build it, on the test's adapters (metrics included)."""
     cache = MemoryVerdictCache(clock)
     metrics = PrometheusMetrics(cache)
+    gateway = SimulatedTelegramGateway(world)
     factory = SessionFactory(
         db=database,
-        gateway=MeasuredGateway(SimulatedTelegramGateway(world), metrics),
+        gateway=MeasuredGateway(gateway, metrics),
         cache=cache,
         cipher=cipher,
         clock=clock,
@@ -84,11 +88,14 @@ def build_services(
         factory=factory,
         keys=KeyManager(database, cipher, clock),
         limiter=RateLimiter(clock, default_per_minute=10_000),
-        database_backend=database.backend,
-        telegram_backend="simulated",
-        cache_backend="memory",
+        database=database,
+        gateway=gateway,
+        cache=cache,
+        cipher=cipher,
+        clock=clock,
         readiness=check_readiness,
         metrics=metrics.exposition,
+        simulated=world,
     )
 
 
@@ -156,6 +163,11 @@ async def running_api(services: Services, world: SimulatedTelegram, clock: FakeC
             yield api
 
 
+# the HTTP layer is thin: SQLite only; storage is proven on every backend by tests/storage, PostgreSQL end to end
+# by the smoke path (on_backends("postgresql"))
+database = database_fixture("sqlite")
+
+
 @pytest.fixture
 def world(clock: FakeClock) -> SimulatedTelegram:
     return SimulatedTelegram(clock, seed=11)
@@ -167,8 +179,8 @@ async def api(database: Database, world: SimulatedTelegram, cipher: Cipher, cloc
         yield running
 
 
-class _FailingAccounts:
-    """An AccountRepository whose audit writes fail while ``switch.failing`` is set; everything else delegates."""
+class _FailingAuditLog:
+    """An AuditLog whose writes fail while ``switch.failing`` is set; everything else delegates."""
 
     def __init__(self, inner: Any, switch: AuditFailingDatabase) -> None:
         self._inner = inner
@@ -193,8 +205,12 @@ class _FailingUnitOfWork:
 
     async def __aenter__(self) -> Self:
         entered = await self._inner.__aenter__()
-        self.accounts = _FailingAccounts(entered.accounts, self._switch)
+        self.accounts = entered.accounts
+        self.sessions = entered.sessions
+        self.audit = _FailingAuditLog(entered.audit, self._switch)
+        self.bulk = entered.bulk
         self.keys = entered.keys
+
         self.runs = entered.runs
         self._entered = entered
         return self

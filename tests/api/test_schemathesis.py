@@ -38,7 +38,7 @@ from tgsessions.api import create_app
 from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.clock import SystemClock
 from tgsessions.service.access.api_keys import KeyManager
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 
 SEEDED = ("79990000001", "79990000002", "79990000003")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -68,6 +68,8 @@ async def _seed(url: str, cipher: AesGcmCipher, world: SimulatedTelegram, *, tru
         await db.aclose()
 
 
+# SQLite and PostgreSQL: the only test that sends arbitrary values through to PostgreSQL, whose column types alone
+# refuse some (a run id beyond int4, a string beyond its VARCHAR length; SQLite stores either)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def api_target(
     request: pytest.FixtureRequest, tmp_path: Path, cipher: AesGcmCipher
@@ -82,7 +84,7 @@ def api_target(
     key = run_blocking(lambda: _seed(url, cipher, world, truncate=request.param == "postgresql"))
 
     @contextlib.asynccontextmanager
-    async def open_services() -> AsyncIterator[Services]:
+    async def open_services() -> AsyncIterator[Runtime]:
         clock = SystemClock()
         db = await SqlDatabase.open(url, cipher=cipher, clock=clock)
         services = build_services(db, world, cipher, clock)

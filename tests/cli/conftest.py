@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from tests.support.cli_env import clean_cli_environment
 from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
-from tgsessions.bootstrap import SIMULATED_STATE, open_runtime, seed_demo_accounts
+from tgsessions.bootstrap import SIMULATED_STATE, open_runtime
 from tgsessions.cli.main import app
 from tgsessions.config import Settings
+from tgsessions.demo import seed_demo_accounts
 from tgsessions.domain.clock import SystemClock
 
 Invoke = Callable[..., Result]

@@ -14,11 +14,12 @@ from tests.cli.conftest import Invoke
 from tests.storage.builders import account, session, session_string
 from tgsessions.adapters.crypto import AesGcmCipher, KeyRing, load_key_file, save_key_file
 from tgsessions.adapters.sql import SqlDatabase
-from tgsessions.adapters.sql.rotation import BatchDone, SqlKeyRotation
-from tgsessions.bootstrap import load_keys, prepare_database
-from tgsessions.cli import commands_keys
+from tgsessions.bootstrap import open_keys_and_database
 from tgsessions.config import Settings
 from tgsessions.domain.clock import SystemClock
+from tgsessions.domain.key_rotation import BatchDone
+from tgsessions.service.keys import rotation as key_rotation
+from tgsessions.service.keys.reencryption import Reencryption
 
 ACCOUNTS = 60
 BATCH = 20
@@ -29,15 +30,13 @@ def phone_of(n: int) -> str:
 
 
 async def seed() -> None:
-    settings = Settings()
-    cipher = AesGcmCipher(load_keys(settings))  # creates the embedded key file
     clock = SystemClock()
-    db = await SqlDatabase.open(await prepare_database(settings), cipher=cipher, clock=clock)
+    cipher, db = await open_keys_and_database(Settings(), clock)  # creates the embedded key file
     try:
         async with db.unit_of_work() as uow:
             for n in range(ACCOUNTS):
                 owner = await uow.accounts.add_account(account(phone_of(n), clock.now(), with_secrets=True))
-                await uow.accounts.add_session(session(cipher, owner.id, f"c{n}", clock.now()))
+                await uow.sessions.add_session(session(cipher, owner.id, f"c{n}", clock.now()))
             await uow.commit()
     finally:
         await db.aclose()
@@ -53,7 +52,7 @@ async def read_everything(ring: KeyRing) -> None:
                 assert stored is not None and stored.two_fa is not None and stored.proxy is not None
                 assert stored.two_fa.reveal() == f"2fa-password-{phone_of(n)}"
                 assert stored.proxy.password is not None
-                strings = [s.string.reveal() for s in await uow.accounts.sessions(stored.id) if s.string]
+                strings = [s.string.reveal() for s in await uow.sessions.sessions(stored.id) if s.string]
                 assert strings == [session_string(f"c{n}")]
     finally:
         await db.aclose()
@@ -86,7 +85,7 @@ def test_rotate_encryption_end_to_end(invoke: Invoke, data_dir: Path, monkeypatc
     outputs.append(human.output)
 
     # Ctrl-C after 4 committed batches: sessions 20+20+20 (+ an empty last page), then nothing more
-    class CtrlC(SqlKeyRotation):
+    class CtrlC(Reencryption):
         async def reencrypt(self, *, batch_size=500, on_batch=None):  # type: ignore[no-untyped-def]
             calls = 0
 
@@ -100,7 +99,7 @@ def test_rotate_encryption_end_to_end(invoke: Invoke, data_dir: Path, monkeypatc
             return await super().reencrypt(batch_size=batch_size, on_batch=hook)
 
     with monkeypatch.context() as patch:
-        patch.setattr(commands_keys, "SqlKeyRotation", CtrlC)
+        patch.setattr(key_rotation, "Reencryption", CtrlC)
         interrupted = invoke("keys", "rotate-encryption", "--batch-size", str(BATCH))
     outputs.append(interrupted.output)
     assert interrupted.exit_code == 130, interrupted.output

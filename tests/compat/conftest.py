@@ -1,6 +1,6 @@
-"""The ``original`` compatibility profile (docs/compat-original.md) over real services: the SQLite and
-PostgreSQL databases, the simulated Telegram, real API keys; driven through httpx on the ASGI app built with
-``create_app(..., profile=ApiProfile.ORIGINAL)``.
+"""The ``original`` compatibility profile (docs/compat-original.md) over real services: the SQLite database
+(PostgreSQL only on the smoke path of test_postgresql_smoke_original.py), the simulated Telegram, real API keys;
+driven through httpx on the ASGI app built with ``create_app(..., profile=ApiProfile.ORIGINAL)``.
 
 Helpers here check the NestJS shapes (record, error) and keep session strings out of every assertion message: they
 are compared by digest and searched for by index, never shown.
@@ -23,6 +23,7 @@ from telethon.sessions import StringSession
 
 from tests.api.conftest import OTHER, PHONE, Api, Seeded, build_services, opener
 from tests.interop.gramjs import Spec, load_gramjs, make_gramjs
+from tests.support.db_fixtures import database_fixture
 from tgsessions.adapters.telegram.simulated import strings as simulated_strings
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.api.app import create_app
@@ -30,7 +31,7 @@ from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ALL_SCOPES, Scope
 from tgsessions.domain.ports import Cipher
 from tgsessions.domain.secret import Secret
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 from tgsessions.testing.clock import FakeClock
 
 __all__ = [
@@ -251,9 +252,7 @@ class CompatApi(Api):
 
 
 @contextlib.asynccontextmanager
-async def running_compat_api(
-    services: Services, world: SimulatedTelegram, clock: FakeClock
-) -> AsyncIterator[CompatApi]:
+async def running_compat_api(services: Runtime, world: SimulatedTelegram, clock: FakeClock) -> AsyncIterator[CompatApi]:
     app = create_app(opener(services), profile=ApiProfile.ORIGINAL)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -261,6 +260,11 @@ async def running_compat_api(
             api = CompatApi(app, client, services, world, clock)
             api.admin_key = await api.key(name="all-scopes")
             yield api
+
+
+# the HTTP contract is the same on every store: SQLite only; PostgreSQL end to end by the smoke path
+database = database_fixture("sqlite")
+sql_database = database_fixture("sqlite", name="sql_database")
 
 
 @pytest.fixture
@@ -272,7 +276,8 @@ def world(clock: FakeClock) -> SimulatedTelegram:
 async def compat_api(
     sql_database: Any, world: SimulatedTelegram, cipher: Cipher, clock: FakeClock
 ) -> AsyncIterator[CompatApi]:
-    """The compat app on SQLite and on PostgreSQL (the memory database adds nothing to an HTTP contract)."""
+    """The compat app on ``sql_database``: SQLite, or PostgreSQL where a module asks with
+    ``on_backends("postgresql", fixture="sql_database")`` (the memory database adds nothing to an HTTP contract)."""
     async with running_compat_api(build_services(sql_database, world, cipher, clock), world, clock) as running:
         yield running
 

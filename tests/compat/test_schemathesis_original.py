@@ -24,12 +24,15 @@ from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.api import create_app
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.clock import SystemClock
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 
 ORIGINAL_OPERATIONS = 15 + 3  # the original's 15, and /healthz, /readyz, /metrics
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# SQLite only: every input of this profile reaches the database as a normalised phone, a parsed session string or a
+# bounded count, as in the native API; what only PostgreSQL's column types refuse is fuzzed on it by the native
+# suite (tests/api/test_schemathesis.py), and this profile's rows run on it in test_postgresql_smoke_original.py
+@pytest.fixture(params=["sqlite"])
 def original_target(
     request: pytest.FixtureRequest, tmp_path: Path, cipher: AesGcmCipher
 ) -> Iterator[tuple[schemathesis.BaseSchema, str]]:
@@ -43,7 +46,7 @@ def original_target(
     key = run_blocking(lambda: _seed(url, cipher, world, truncate=request.param == "postgresql"))
 
     @contextlib.asynccontextmanager
-    async def open_services() -> AsyncIterator[Services]:
+    async def open_services() -> AsyncIterator[Runtime]:
         clock = SystemClock()
         db = await SqlDatabase.open(url, cipher=cipher, clock=clock)
         services = build_services(db, world, cipher, clock)

@@ -17,7 +17,7 @@ from tgsessions.api.app import create_app
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.ports import Cipher, Database
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 from tgsessions.testing.clock import FakeClock
 
 PHONE = "79161234567"
@@ -27,7 +27,7 @@ REFUSED = {ApiProfile.ORIGINAL: 400, ApiProfile.NATIVE: 422}
 @contextlib.asynccontextmanager
 async def client_for(
     profile: ApiProfile, database: Database, cipher: Cipher, clock: FakeClock
-) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any], Services]]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any], Runtime]]:
     world = SimulatedTelegram(clock, seed=13)
     services = build_services(database, world, cipher, clock)
     world.add_account(PHONE)

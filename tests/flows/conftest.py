@@ -1,4 +1,8 @@
-"""Flow tests: the SessionFactory against the simulated Telegram, on every database backend."""
+"""Flow tests: the SessionFactory against the simulated Telegram, on the in-memory database.
+
+Storage behaviour is proven by the contract suites of tests/storage on every backend, so a flow runs once, on the
+fake. A test about the SQL backends themselves asks for ``sql_database`` (cross-process concurrency, corrupt rows) or
+widens ``database`` again with ``on_backends(...)`` (rows it reads back from the SQL tables)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.db_fixtures import database_fixture
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
 from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
@@ -23,6 +28,9 @@ PHONE = "79161234567"
 
 async def no_sleep(_seconds: float) -> None:
     return None
+
+
+database = database_fixture("memory")
 
 
 @pytest.fixture

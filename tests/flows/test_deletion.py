@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.flows.conftest import PHONE
+from tests.support.db_fixtures import ALL_BACKENDS, on_backends
 from tgsessions.adapters.sql import SqlDatabase
 from tgsessions.adapters.sql.tables import account_deletions
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
@@ -17,6 +18,9 @@ from tgsessions.domain.model import Role
 from tgsessions.domain.ports import Database
 from tgsessions.service.factory import SessionFactory
 from tgsessions.testing.memory_db import InMemoryDatabase
+
+# every backend: the deletion record is read back from each store itself (the account_deletions table on SQL)
+pytestmark = on_backends(*ALL_BACKENDS)
 
 
 async def deletions(database: Database, phone: str) -> list[dict[str, object]]:
@@ -70,7 +74,7 @@ async def test_revoke_first_deletes_nothing_until_telegram_terminated_every_sess
     async with database.unit_of_work() as uow:
         account = await uow.accounts.get_account(PHONE)
         assert account is not None and account.id is not None
-        stored = await uow.accounts.sessions(account.id, include_retired=True)
+        stored = await uow.sessions.sessions(account.id, include_retired=True)
     assert sum(s.role is Role.RETIRED for s in stored) == 2
     gone = await factory.delete_account(PHONE, revoke=True, actor="operator")
     assert not any(world.find(s).alive for s in strings)  # type: ignore[union-attr]

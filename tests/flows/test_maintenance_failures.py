@@ -82,7 +82,7 @@ async def account_id(database: Database, phone: str) -> int:
 
 async def events_of(database: Database, owner: int) -> list[Event]:
     async with database.unit_of_work() as uow:
-        return await uow.accounts.events(owner, limit=100)
+        return await uow.audit.events(owner, limit=100)
 
 
 def assert_others_maintained(report: Any, failed: str) -> None:

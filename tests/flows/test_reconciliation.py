@@ -31,7 +31,7 @@ async def held_hashes(database: Database) -> set[int]:
     async with database.unit_of_work() as uow:
         account = await uow.accounts.get_account(PHONE)
         assert account is not None and account.id is not None
-        return {s.auth_hash for s in await uow.accounts.sessions(account.id) if s.auth_hash}
+        return {s.auth_hash for s in await uow.sessions.sessions(account.id) if s.auth_hash}
 
 
 async def actions(factory: Any) -> list[str]:
@@ -40,7 +40,7 @@ async def actions(factory: Any) -> list[str]:
 
 async def open_phones(database: Database) -> list[str]:
     async with database.unit_of_work() as uow:
-        return await uow.accounts.phones_with_open_login_attempts()
+        return await uow.audit.phones_with_open_login_attempts()
 
 
 async def test_a_plain_mint_stores_its_session_and_closes_its_intent(

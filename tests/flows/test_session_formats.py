@@ -13,6 +13,7 @@ from telethon.sessions import StringSession
 from tests.flows.conftest import PHONE, MakeFactory, no_sleep
 from tests.interop.gramjs import Spec, load_gramjs, make_gramjs
 from tests.interop.pyrogram_lib import load_pyrogram
+from tests.support.db_fixtures import ALL_BACKENDS, on_backends
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
 from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
@@ -42,7 +43,7 @@ async def stored_sessions(database: Database, phone: str) -> list[Session]:
     async with database.unit_of_work() as uow:
         account = await uow.accounts.get_account(phone)
         assert account is not None and account.id is not None
-        return await uow.accounts.sessions(account.id, include_retired=True)
+        return await uow.sessions.sessions(account.id, include_retired=True)
 
 
 async def test_a_gramjs_string_is_stored_canonically_and_fetched_in_any_layout(
@@ -91,13 +92,14 @@ async def _plant(database: Database, cipher: Cipher, clock: FakeClock, text: str
         account = await uow.accounts.get_account(PHONE)
         assert account is not None and account.id is not None
         now = clock.now() - timedelta(days=3)
-        await uow.accounts.add_session(
+        await uow.sessions.add_session(
             Session(cipher.fingerprint(text), account.id, role, Origin.IMPORTED, account.identity, now, now,
                     string=Secret(text))
         )  # fmt: skip
         await uow.commit()
 
 
+@on_backends(*ALL_BACKENDS)  # a quarantined row keeps its ciphertext on SQL (a retired one does not)
 async def test_an_unreadable_string_is_quarantined_and_kept_through_fetch_cleanup_and_maintenance(
     world: SimulatedTelegram, database: Database, cipher: Cipher, clock: FakeClock, cache: MemoryVerdictCache
 ) -> None:
@@ -125,6 +127,7 @@ async def test_an_unreadable_string_is_quarantined_and_kept_through_fetch_cleanu
     assert unreadable not in exposition
 
 
+@on_backends(*ALL_BACKENDS)  # rows planted as 0.1 wrote them, repaired in place (a new session id) on SQL
 async def test_rows_stored_verbatim_by_0_1_work_and_are_repaired_once(
     make_factory: MakeFactory, world: SimulatedTelegram, database: Database, cipher: Cipher, clock: FakeClock
 ) -> None:

@@ -29,17 +29,16 @@ from typer.testing import CliRunner
 from tests.interop.gramjs import Loaded, Spec, load_gramjs, make_gramjs
 from tests.interop.pyrogram_lib import load_pyrogram
 from tests.support.cli_env import clean_cli_environment
-from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.telegram.simulated.persistence import PersistentSimulatedGateway
 from tgsessions.api.app import create_app
-from tgsessions.bootstrap import Runtime, load_keys, open_runtime
+from tgsessions.bootstrap import open_runtime
 from tgsessions.cli.main import app as cli_app
 from tgsessions.config import Settings
 from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.model import Account, ClientIdentity, Origin, Role, Session
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import PRODUCTION_DCS, TEST_DCS
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 
 COUNT = 1000
 PER_RECORD = 4  # a primary and three oldSessions per archivedClients record
@@ -181,8 +180,8 @@ async def server() -> AsyncIterator[Server]:
         _record, key = await runtime.keys.create(f"interop-{next(KEY_NUMBERS)}", ALL_SCOPES)
 
         @asynccontextmanager
-        async def open_services() -> AsyncIterator[Services]:
-            yield runtime.services
+        async def open_services() -> AsyncIterator[Runtime]:
+            yield runtime
 
         app = create_app(open_services)
         async with (
@@ -315,7 +314,7 @@ def test_a_database_holding_real_gramjs_text_verbatim_is_repaired(made: Made, da
 
     async def plant() -> None:
         async with open_runtime(Settings()) as runtime:
-            cipher = AesGcmCipher(load_keys(runtime.settings))
+            cipher = runtime.cipher
             now = datetime.now(UTC)
             async with runtime.database.unit_of_work() as uow:
                 for record, group in enumerate(chunks(made.strings, PER_RECORD)):
@@ -323,7 +322,7 @@ def test_a_database_holding_real_gramjs_text_verbatim_is_repaired(made: Made, da
                     assert account.id is not None
                     for n, text in enumerate(group):
                         role = Role.PRIMARY if n == 0 else Role.BACKUP
-                        await uow.accounts.add_session(Session(cipher.fingerprint(text), account.id, role,
+                        await uow.sessions.add_session(Session(cipher.fingerprint(text), account.id, role,
                                                                Origin.IMPORTED, account.identity, now, now,
                                                                string=Secret(text)))  # fmt: skip
                 await uow.commit()

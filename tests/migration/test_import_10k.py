@@ -55,8 +55,8 @@ async def check_account(db: SqlDatabase, cipher: Cipher, clock: FakeClock, i: in
     async with db.unit_of_work() as uow:
         account = await uow.accounts.get_account(g.phone(i))
         assert account is not None and account.id is not None
-        stored = await uow.accounts.sessions(account.id, include_retired=True)
-        history = [e for e in await uow.accounts.events(account.id, limit=100) if e.action is Action.IMPORTED]
+        stored = await uow.sessions.sessions(account.id, include_retired=True)
+        history = [e for e in await uow.audit.events(account.id, limit=100) if e.action is Action.IMPORTED]
     strings = {s.role: [x.string.reveal() for x in stored if x.role is s.role and x.string] for s in stored}
     assert strings[Role.PRIMARY] == [g.session(i, 0)]
     backups = g.expected_backups(i)
@@ -107,7 +107,7 @@ async def test_import_10000_accounts_then_rerun_changes_nothing(
         async with sql_database.unit_of_work() as uow:
             account = await uow.accounts.get_account(g.phone(big_export.count + j))
             assert account is not None and account.id is not None
-            only = await uow.accounts.sessions(account.id)
+            only = await uow.sessions.sessions(account.id)
         assert [(s.role, s.string.reveal() if s.string else None) for s in only] == [
             (Role.KEEPER, g.keeper(big_export.count + j))
         ]

@@ -34,8 +34,8 @@ async def snapshot(db: Database) -> dict[str, object]:
     async with db.unit_of_work() as uow:
         for account in await uow.accounts.accounts_page(after_id=None, limit=100_000):
             assert account.id is not None
-            stored = await uow.accounts.sessions(account.id)
-            history = sorted((e for e in await uow.accounts.events(account.id, limit=500)
+            stored = await uow.sessions.sessions(account.id)
+            history = sorted((e for e in await uow.audit.events(account.id, limit=500)
                               if e.action is Action.IMPORTED), key=lambda e: e.id or 0)  # fmt: skip
             found[account.phone] = {
                 "sessions": [
@@ -161,7 +161,7 @@ async def test_export_then_import_into_an_empty_database_gives_the_same_accounts
     async with database.unit_of_work() as uow:
         account = await uow.accounts.get_account(g.phone(3))
         assert account is not None and account.id is not None
-        exports = [e for e in await uow.accounts.events(account.id, limit=50) if e.action is Action.EXPORTED]
+        exports = [e for e in await uow.audit.events(account.id, limit=50) if e.action is Action.EXPORTED]
     assert [(e.actor, e.detail) for e in exports] == [("cli", {"secrets": True})] * 2
 
 

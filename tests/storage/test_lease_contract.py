@@ -1,14 +1,12 @@
-"""The LeaseStore contract and lease-fenced commits, run against memory, SQLite and PostgreSQL."""
+"""The LeaseStore contract (``db.leases``: try_acquire, release, forget), run against memory, SQLite and PostgreSQL.
+
+Lease-fenced commits are UnitOfWork behaviour: see test_unit_of_work_contract.py.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from tests.storage.builders import account
-from tgsessions.domain.errors import ConcurrentModification
-from tgsessions.domain.model import Action, Event
 from tgsessions.domain.ports import Lease
 
 TTL = timedelta(seconds=30)
@@ -66,48 +64,6 @@ async def test_releasing_a_lost_lease_is_ignored(database, clock):
     await database.leases.release(lost)
     assert await database.leases.try_acquire("job", "worker-c", TTL) is None
     assert current is not None
-
-
-async def _add_account_fenced(database, clock, phone, fence):
-    async with database.unit_of_work(fence=fence) as uow:
-        stored = await uow.accounts.add_account(account(phone, clock.now()))
-        await uow.accounts.append_event(Event(stored.id, Action.ACCOUNT_ADDED, "test", "ok", clock.now()))
-        await uow.commit()
-
-
-async def test_fenced_commit_with_a_valid_lease(database, clock):
-    lease = await database.leases.try_acquire("account:77", "worker-a", TTL)
-    await _add_account_fenced(database, clock, "77", lease)
-    async with database.unit_of_work() as uow:
-        assert await uow.accounts.get_account("77") is not None
-
-
-async def test_fenced_commit_with_a_lost_lease_fails_and_writes_nothing(database, clock):
-    lease = await database.leases.try_acquire("account:78", "worker-a", TTL)
-    clock.advance(31)
-    taken = await database.leases.try_acquire("account:78", "worker-b", TTL)
-    assert taken is not None
-    with pytest.raises(ConcurrentModification, match="lease on account:78 was lost"):
-        await _add_account_fenced(database, clock, "78", lease)
-    async with database.unit_of_work() as uow:
-        assert await uow.accounts.get_account("78") is None
-        assert await uow.accounts.count_accounts() == 0
-
-
-async def test_fenced_commit_with_an_expired_lease_fails_even_if_nobody_took_it(database, clock):
-    lease = await database.leases.try_acquire("account:79", "worker-a", TTL)
-    clock.advance(30)
-    with pytest.raises(ConcurrentModification):
-        await _add_account_fenced(database, clock, "79", lease)
-    async with database.unit_of_work() as uow:
-        assert await uow.accounts.get_account("79") is None
-
-
-async def test_fenced_commit_after_release_fails(database, clock):
-    lease = await database.leases.try_acquire("account:80", "worker-a", TTL)
-    await database.leases.release(lease)
-    with pytest.raises(ConcurrentModification):
-        await _add_account_fenced(database, clock, "80", lease)
 
 
 async def test_forget_deletes_only_a_lease_that_is_still_ours(database, clock):

@@ -24,7 +24,7 @@ TTL = timedelta(seconds=30)
 async def seed(db, clock, cipher, phone, tags, *, with_secrets=True):
     async with db.unit_of_work() as uow:
         owner = await uow.accounts.add_account(account(phone, clock.now(), with_secrets=with_secrets))
-        stored = [await uow.accounts.add_session(session(cipher, owner.id, tag, clock.now())) for tag in tags]
+        stored = [await uow.sessions.add_session(session(cipher, owner.id, tag, clock.now())) for tag in tags]
         await uow.commit()
     return owner, stored
 
@@ -78,7 +78,7 @@ async def test_retired_session_keeps_no_ciphertext(sql_database, clock, cipher):
     _, (stored,) = await seed(sql_database, clock, cipher, "79000000003", ["t"], with_secrets=False)
     stored.retire(clock.now())
     async with sql_database.unit_of_work() as uow:
-        await uow.accounts.save_session(stored)
+        await uow.sessions.save_session(stored)
         await uow.commit()
     async with sql_database.engine.connect() as conn:
         ciphertext = (await conn.execute(text("SELECT string_ct FROM sessions"))).scalar_one()
@@ -96,11 +96,11 @@ async def test_session_ciphertext_moved_to_another_row_does_not_decrypt(sql_data
         statement = "UPDATE sessions SET string_ct = (SELECT string_ct FROM sessions WHERE id = :src) WHERE id = :dst"
         await conn.execute(text(statement), {"src": source.id, "dst": target.id})
     async with sql_database.unit_of_work() as uow:
-        assert (await uow.accounts.find_session(source.session_id)).string is not None
+        assert (await uow.sessions.find_session(source.session_id)).string is not None
         with pytest.raises(SecretUnreadable) as caught:
-            await uow.accounts.find_session(target.session_id)
+            await uow.sessions.find_session(target.session_id)
         with pytest.raises(SecretUnreadable):
-            await uow.accounts.sessions(target.account_id)
+            await uow.sessions.sessions(target.account_id)
     message = str(caught.value)
     assert target.session_id in message
     for secret in (session_string("u"), session_string("v"), session_string("w")):
@@ -168,7 +168,7 @@ async def test_other_integrity_errors_are_not_mistranslated_and_hide_parameters(
     orphan = session(cipher, 999_999, "orphan", clock.now())
     async with sql_database.unit_of_work() as uow:
         with pytest.raises(IntegrityError) as caught:
-            await uow.accounts.add_session(orphan)
+            await uow.sessions.add_session(orphan)
     assert "hidden" in str(caught.value)
     assert session_string("orphan") not in str(caught.value), "the error message must not carry the session string"
 
@@ -198,17 +198,17 @@ async def test_concurrent_writers_all_succeed(sql_database, open_same_database, 
     async def work(n: int) -> None:
         db = sql_database if n % 2 else second
         async with db.unit_of_work() as uow:
-            mine = await uow.accounts.find_session(stored[n].session_id)
+            mine = await uow.sessions.find_session(stored[n].session_id)
             mine.verdict, mine.consecutive_failures = VerdictKind.ALIVE, n
-            await uow.accounts.save_session(mine)
-            await uow.accounts.append_event(Event(owner.id, Action.VALIDATED, f"w{n}", "alive", clock.now()))
+            await uow.sessions.save_session(mine)
+            await uow.audit.append_event(Event(owner.id, Action.VALIDATED, f"w{n}", "alive", clock.now()))
             await asyncio.sleep(0)
             await uow.commit()
 
     await asyncio.gather(*(work(n) for n in range(20)))
     async with sql_database.unit_of_work() as uow:
-        sessions = await uow.accounts.sessions(owner.id)
-        events = await uow.accounts.events(owner.id, limit=100)
+        sessions = await uow.sessions.sessions(owner.id)
+        events = await uow.audit.events(owner.id, limit=100)
     assert sorted(s.consecutive_failures for s in sessions) == list(range(20))
     assert len(events) == 20
 

@@ -4,6 +4,9 @@
 * ``database``: a fresh, empty Database for each of ``memory``, ``sqlite`` and ``postgresql``.
 * ``sql_database``: the same for ``sqlite`` and ``postgresql`` only; ``open_same_database`` opens a second,
   independent SqlDatabase (own engine and pool) on the same database, as another process would.
+* The test pyramid: a directory's conftest narrows ``database`` (or ``sql_database``) with
+  ``database = database_fixture("memory")``; a module or test widens it again with ``on_backends(...)``
+  (``pytestmark = on_backends(*ALL_BACKENDS)``), and the PostgreSQL smoke path is marked ``postgresql_smoke``.
 * ``pg_test_url``: one throwaway PostgreSQL database per test session (``tgs_test_<hex>``), migrated once, dropped
   at the end. PostgreSQL being unreachable fails the tests that need it; nothing is skipped.
 """
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -114,29 +118,53 @@ async def _open_fresh(
     return db
 
 
-@pytest.fixture(params=ALL_BACKENDS, ids=ALL_BACKENDS)
-async def database(
-    request: pytest.FixtureRequest, tmp_path: Path, cipher: AesGcmCipher, clock: FakeClock
+@contextlib.asynccontextmanager
+async def open_database(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, cipher: AesGcmCipher, clock: FakeClock
 ) -> AsyncIterator[InMemoryDatabase | SqlDatabase]:
-    if request.param == "memory":
+    """A fresh, empty database of ``kind`` (``memory``, ``sqlite`` or ``postgresql``), closed on exit."""
+    if kind == "memory":
         yield InMemoryDatabase(clock)
         return
-    db = await _open_fresh(request.param, request, tmp_path, cipher, clock)
+    db = await _open_fresh(kind, request, tmp_path, cipher, clock)
     try:
         yield db
     finally:
         await db.aclose()
 
 
-@pytest.fixture(params=SQL_BACKENDS, ids=SQL_BACKENDS)
-async def sql_database(
-    request: pytest.FixtureRequest, tmp_path: Path, cipher: AesGcmCipher, clock: FakeClock
-) -> AsyncIterator[SqlDatabase]:
-    db = await _open_fresh(request.param, request, tmp_path, cipher, clock)
-    try:
-        yield db
-    finally:
-        await db.aclose()
+def database_fixture(*backends: str, name: str = "database") -> Any:
+    """A fixture ``name`` giving a fresh database for each of ``backends``: a conftest narrows ``database`` or
+    ``sql_database`` for its directory with ``database = database_fixture("memory")``."""
+    unknown = set(backends) - set(ALL_BACKENDS)
+    assert backends and not unknown, f"unknown backends: {sorted(unknown)}"
+
+    @pytest.fixture(name=name, params=list(backends), ids=list(backends))
+    async def fresh_database(
+        request: pytest.FixtureRequest, tmp_path: Path, cipher: AesGcmCipher, clock: FakeClock
+    ) -> AsyncIterator[InMemoryDatabase | SqlDatabase]:
+        async with open_database(request.param, request, tmp_path, cipher, clock) as db:
+            yield db
+
+    return fresh_database
+
+
+def on_backends(*backends: str, fixture: str = "database") -> pytest.MarkDecorator:
+    """Runs a test (or, as ``pytestmark``, a module) on ``backends``, whatever its directory's conftest narrowed
+    ``fixture`` to; the test ids keep their ``[memory]``/``[sqlite]``/``[postgresql]`` suffix."""
+    unknown = set(backends) - set(ALL_BACKENDS)
+    assert backends and not unknown, f"unknown backends: {sorted(unknown)}"
+    return pytest.mark.parametrize(fixture, list(backends), ids=list(backends), indirect=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgresql_smoke: the one end-to-end HTTP path on PostgreSQL (select with -m postgresql_smoke)"
+    )
+
+
+database = database_fixture(*ALL_BACKENDS)
+sql_database = database_fixture(*SQL_BACKENDS, name="sql_database")
 
 
 @pytest.fixture

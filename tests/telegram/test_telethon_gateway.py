@@ -15,7 +15,7 @@ from telethon.sessions import StringSession
 from tests.telegram.tl_server import TLServer, rpc
 from tgsessions.adapters.telegram.simulated import SimulatedTelegram
 from tgsessions.adapters.telegram.telethon import TelethonGateway
-from tgsessions.adapters.telegram.telethon.minting import Decision, NewLoginRefused, QrUnfinished, decide
+from tgsessions.adapters.telegram.telethon.login_table import Decision, NewLoginRefused, QrUnfinished, decide
 from tgsessions.adapters.telegram.telethon.outcomes import rpc_name
 from tgsessions.domain.errors import MintFailed, TelegramUnavailable, TwoFactorInvalid
 from tgsessions.domain.model import ClientIdentity

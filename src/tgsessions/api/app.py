@@ -1,7 +1,7 @@
 """The FastAPI application factory.
 
-``create_app(open_services)`` builds the app without touching settings, engines or Telegram: the lifespan enters
-``open_services()`` (the composition root's, or a test's) and keeps the :class:`Services` on ``app.state`` until
+``create_app(open_runtime)`` builds the app without touching settings, engines or Telegram: the lifespan enters
+``open_runtime()`` (the composition root's, or a test's) and keeps the :class:`Runtime` on ``app.state`` until
 shutdown. Docs are served at ``/docs``, the schema at ``/openapi.json``.
 """
 
@@ -19,9 +19,9 @@ from tgsessions.api.limits import RequestLimits, RequestLimitsMiddleware
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.api.request_ids import RequestIdMiddleware
 from tgsessions.api.routes import fetch, health, maintenance, metrics, sessions, status
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 
-OpenServices = Callable[[], contextlib.AbstractAsyncContextManager[Services]]
+OpenRuntime = Callable[[], contextlib.AbstractAsyncContextManager[Runtime]]
 
 DESCRIPTION = """\
 Keeps Telegram user-account sessions alive and hands out one that works right now.
@@ -45,19 +45,19 @@ stored in (`?format=telethon|gramjs|pyrogram` overrides). Errors: `{"statusCode"
 
 
 def create_app(
-    open_services: OpenServices, *, profile: ApiProfile = ApiProfile.NATIVE, limits: RequestLimits | None = None
+    open_runtime: OpenRuntime, *, profile: ApiProfile = ApiProfile.NATIVE, limits: RequestLimits | None = None
 ) -> FastAPI:
-    """The HTTP API over the services ``open_services()`` yields, in ``profile``'s dialect; request bodies within
+    """The HTTP API over the runtime ``open_runtime()`` yields, in ``profile``'s dialect; request bodies within
     ``limits`` (413 beyond the size, 408 beyond the read time; defaults: 1 MiB, 30 s)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services() as services:
-            app.state.services = services
+        async with open_runtime() as runtime:
+            app.state.runtime = runtime
             try:
                 yield
             finally:
-                del app.state.services
+                del app.state.runtime
 
     app = FastAPI(
         title="tgsessions",

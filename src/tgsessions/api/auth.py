@@ -17,7 +17,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ApiKey, Scope
 from tgsessions.domain.errors import Forbidden, InvalidInput
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 
 QUERY_KEY_NAMES: Final = frozenset({"api_key", "apikey", "key", "token", "access_token"})
 COMPAT_QUERY_KEY: Final = "apiKey"  # the replaced service's callers send their key so
@@ -32,17 +32,17 @@ bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def identify(
     request: Request,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     header_key: Annotated[str | None, Depends(api_key_header)],
 ) -> ApiKey:
@@ -53,15 +53,15 @@ async def identify(
         raise InvalidInput("API keys are not accepted in the query string (it ends up in logs): send the key in a "
                            "header, 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", field="query")  # fmt: skip
     presented = credentials.credentials if credentials is not None else header_key or query_key
-    return await services.keys.authenticate(presented)
+    return await runtime.keys.authenticate(presented)
 
 
 Identified = Annotated[ApiKey, Depends(identify)]
 
 
-async def any_key(key: Identified, services: ServicesDep) -> ApiKey:
+async def any_key(key: Identified, runtime: RuntimeDep) -> ApiKey:
     """Any valid key, whatever its scopes; its rate limit taken."""
-    services.limiter.check(key)
+    runtime.limiter.check(key)
     return key
 
 
@@ -71,10 +71,10 @@ class RequireScope:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    async def __call__(self, key: Identified, services: ServicesDep) -> ApiKey:
+    async def __call__(self, key: Identified, runtime: RuntimeDep) -> ApiKey:
         if not key.allows(self.scope):
             raise Forbidden(f"this API key lacks the scope {self.scope.value}")
-        services.limiter.check(key)
+        runtime.limiter.check(key)
         return key
 
 
@@ -84,11 +84,11 @@ class RequireAnyScope:
     def __init__(self, *scopes: Scope) -> None:
         self.scopes = scopes
 
-    async def __call__(self, key: Identified, services: ServicesDep) -> ApiKey:
+    async def __call__(self, key: Identified, runtime: RuntimeDep) -> ApiKey:
         if not any(key.allows(scope) for scope in self.scopes):
             names = " or ".join(scope.value for scope in self.scopes)
             raise Forbidden(f"this API key lacks the scope {names}")
-        services.limiter.check(key)
+        runtime.limiter.check(key)
         return key
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from tgsessions.api.schemas.common import ErrorBody
+from tgsessions.api.schemas.wire import ErrorBody
 
 DESCRIPTIONS: Final = {
     400: "Bad input (a malformed phone number, an argument out of range), or an API key in the query string.",

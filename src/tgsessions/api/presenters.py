@@ -5,7 +5,6 @@ Free-form objects (a maintenance report, an event's detail) leave with camelCase
 from __future__ import annotations
 
 from tgsessions.api.errors import retry_after_seconds
-from tgsessions.api.schemas.common import camel_keys
 from tgsessions.api.schemas.maintenance import RunOut
 from tgsessions.api.schemas.sessions import (
     BatchError,
@@ -24,6 +23,7 @@ from tgsessions.api.schemas.status import (
     KeeperState,
     StatusOut,
 )
+from tgsessions.api.schemas.wire import camel_keys
 from tgsessions.domain.errors import FormatUnavailable
 from tgsessions.domain.model import Event
 from tgsessions.domain.ports import CacheStats

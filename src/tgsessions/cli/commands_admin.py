@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from tgsessions import demo as demo_scenario
-from tgsessions.adapters.sql import migrate as migrations
+from tgsessions.bootstrap import migrate_database
 from tgsessions.cli.context import describe_database, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import pairs, print_json, stdout
@@ -28,12 +28,7 @@ def migrate() -> None:
     """Bring the configured database to the newest schema (Alembic upgrade head) and print its revision."""
 
     async def work() -> tuple[str, str | None]:
-        settings = load_settings()
-        url = settings.effective_database_url()
-        if settings.database_url is None:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await migrations.upgrade(url)
-        return url, await migrations.current_revision(url)
+        return await migrate_database(load_settings())
 
     url, revision = run_async(work())
     print(f"database {describe_database(url)} is at revision {revision} (head)")

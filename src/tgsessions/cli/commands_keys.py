@@ -1,12 +1,7 @@
 """``tgsessions keys init|create|list|revoke|rotate-encryption``: the encryption key file and API keys.
 
-``rotate-encryption`` and its resume rule: a run first counts the stored ciphertexts per key id. When every one of
-them is already under the key file's active key (or nothing is stored), the previous rotation is finished, so this
-run adds a new data key, makes it active and saves the key file (atomically, 0600) *before* rewriting anything.
-When some are still under older keys, a rotation is in progress (interrupted, or rows written meanwhile by a server
-that still had the old key file loaded): no key is added and the run continues re-encrypting those rows to the
-active key. Rows under a key id the file does not hold stop the command before anything changes (wrong key file).
-Only one rotation runs at a time (a database lease).
+``rotate-encryption`` is the keys wing's use case (service/keys/rotation.py: the resume rule, one rotation at a
+time); here are its progress bar and reports.
 """
 
 from __future__ import annotations
@@ -14,27 +9,21 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
-from tgsessions.adapters.crypto.keyring import KeyRing, create_key_file, load_key_file, save_key_file
-from tgsessions.adapters.sql.database import SqlDatabase
-from tgsessions.adapters.sql.rotation import KINDS, BatchDone, KeyUsage, RotationReport, SqlKeyRotation
-from tgsessions.bootstrap import check_key_file
-from tgsessions.cli.context import load_settings, open_key_manager, prepare_database
+from tgsessions.bootstrap import new_key_file, open_key_manager, open_key_rotation
+from tgsessions.cli.context import load_settings
 from tgsessions.cli.errors import USAGE_ERROR, fail, reported_errors, run_async
 from tgsessions.cli.output import info, print_json, stderr, stdout, table, when
 from tgsessions.cli.reports import JsonOption
 from tgsessions.config import Settings
 from tgsessions.domain.access import ApiKey, Scope, parse_scopes
-from tgsessions.domain.clock import SystemClock
-from tgsessions.domain.errors import ConcurrentModification, ConfigurationError
+from tgsessions.domain.key_rotation import KINDS, BatchDone, KeyIds, KeyUsage
+from tgsessions.service.keys.rotation import RotationOutcome
 
 keys_app = typer.Typer(help="The encryption key file and API keys.", no_args_is_help=True)
 
@@ -63,8 +52,7 @@ def scopes_option(raw: str) -> frozenset[Scope]:
 def init_key_file() -> None:
     """Create the encryption key file (mode 0600) at TGS_KEY_FILE or DATA_DIR/tgsessions.key; never overwrites."""
     with reported_errors():
-        path = load_settings().effective_key_file()
-        create_key_file(path)
+        path = new_key_file(load_settings())
     print(f"created key file {path} (mode 0600)")
     info("back it up now: without it the stored sessions cannot be decrypted")
 
@@ -134,24 +122,11 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key id (the 12 he
     print(f"revoked key {key.key_id} ({key.name}) at {when(key.revoked_at)}")
 
 
-ROTATION_LEASE = "key-rotation"
-ROTATION_LEASE_TTL = timedelta(minutes=5)
-
-
-@dataclass(frozen=True, slots=True)
-class RotationOutcome:
-    key_file: Path
-    active_key: str
-    added_key: str | None  # None when this run continued an unfinished rotation
-    report: RotationReport
-    after: KeyUsage
-
-
-def usage_json(usage: KeyUsage, ring: KeyRing) -> dict[str, object]:
-    remaining = usage.not_on(ring.active)
+def usage_json(usage: KeyUsage, keys: KeyIds) -> dict[str, object]:
+    remaining = usage.not_on(keys.active)
     return {
-        "active_key": ring.active,
-        "keys": sorted(ring.keys),
+        "active_key": keys.active,
+        "keys": sorted(keys.held),
         "rows": {kind: dict(usage.counts.get(kind, {})) for kind in KINDS},
         "by_key": usage.by_key(),
         "total": usage.total(),
@@ -160,124 +135,77 @@ def usage_json(usage: KeyUsage, ring: KeyRing) -> dict[str, object]:
     }
 
 
-def show_usage(usage: KeyUsage, ring: KeyRing, *, as_json: bool) -> None:
+def show_usage(usage: KeyUsage, keys: KeyIds, *, as_json: bool) -> None:
     if as_json:
-        print_json(usage_json(usage, ring))
+        print_json(usage_json(usage, keys))
         return
-    key_ids = sorted(usage.key_ids() | {ring.active})
+    key_ids = sorted(usage.key_ids() | {keys.active})
     rows = [(kind, *(usage.counts.get(kind, {}).get(k, 0) for k in key_ids)) for kind in KINDS]
     rows.append(("total", *(usage.by_key().get(k, 0) for k in key_ids)))
-    headers = [f"{k} (active)" if k == ring.active else k for k in key_ids]
+    headers = [f"{k} (active)" if k == keys.active else k for k in key_ids]
     stdout().print(table(None, ("rows", *headers), rows))
-    remaining = usage.not_on(ring.active)
+    remaining = usage.not_on(keys.active)
     if remaining:
         print(f"{remaining} rows remain on older keys: run `tgsessions keys rotate-encryption` to finish the rotation")
     else:
-        print(f"every stored secret is on the active key {ring.active}")
+        print(f"every stored secret is on the active key {keys.active}")
 
 
-def check_keys_known(usage: KeyUsage, ring: KeyRing, path: Path) -> None:
-    unknown = sorted(usage.key_ids() - set(ring.keys))
-    if unknown:
-        count = sum(usage.by_key()[k] for k in unknown)
-        raise ConfigurationError(
-            f"{count} stored secrets are under key ids {', '.join(unknown)} that the key file {path} does not hold "
-            "(wrong key file?); nothing was changed"
-        )
-
-
-async def open_storage(settings: Settings, ring: KeyRing) -> SqlDatabase:
-    """The database, once the key file is known to decrypt what it stores (else ConfigurationError, one line)."""
-    database = await SqlDatabase.open(await prepare_database(settings), cipher=AesGcmCipher(ring), clock=SystemClock())
-    try:
-        await check_key_file(database, ring, settings.effective_key_file())
-    except BaseException:
-        await database.aclose()
-        raise
-    return database
+def holder() -> str:
+    """This process, in the rotation lease."""
+    return f"keys-rotate@{socket.gethostname()}:{os.getpid()}"
 
 
 async def rotate(settings: Settings, *, batch_size: int, progress: Progress | None) -> RotationOutcome:
-    """One run of the rotation (see the module docstring for when it adds a key). ``progress`` is started when the
-    re-encryption starts and stopped when it ends."""
-    path = settings.effective_key_file()
-    ring = load_key_file(path)
-    database = await open_storage(settings, ring)
-    holder = f"keys-rotate@{socket.gethostname()}:{os.getpid()}"
-    try:
-        lease = await database.leases.try_acquire(ROTATION_LEASE, holder, ROTATION_LEASE_TTL)
-        if lease is None:
-            raise ConcurrentModification("another key rotation is running on this database; try again later")
+    """One run of the rotation (see service/keys/rotation.py for when it adds a key). ``progress`` is started when
+    the re-encryption starts and stopped when it ends."""
+    reencrypting, task = False, TaskID(0)
+
+    def started(total: int) -> None:
+        nonlocal reencrypting, task
+        reencrypting = True
+        if progress is not None:
+            progress.start()
+            task = progress.add_task("", total=total)
+
+    def batch_done(done: BatchDone) -> None:
+        if progress is not None:
+            progress.update(task, completed=done.reencrypted, description=done.kind)
+
+    async with open_key_rotation(settings, holder=holder()) as rotation:
         try:
-            before = await SqlKeyRotation(database.engine, AesGcmCipher(ring)).usage(batch_size=batch_size)
-            check_keys_known(before, ring, path)
-            added = None
-            if before.not_on(ring.active) == 0:
-                added = ring.add_key(activate=True)
-                save_key_file(path, ring)  # before any row is written under the new key
-            rotation = SqlKeyRotation(database.engine, AesGcmCipher(ring))
-            task = None
+            outcome = await rotation.rotate(batch_size=batch_size, on_start=started, on_batch=batch_done)
             if progress is not None:
-                progress.start()
-                task = progress.add_task("", total=before.not_on(ring.active))
-
-            async def on_batch(done: BatchDone) -> None:
-                if progress is not None and task is not None:
-                    progress.update(task, completed=done.reencrypted, description=done.kind)
-                if await database.leases.try_acquire(ROTATION_LEASE, holder, ROTATION_LEASE_TTL) is None:
-                    raise ConcurrentModification("the key rotation lease was lost; run the command again")
-
-            try:
-                report = await rotation.reencrypt(batch_size=batch_size, on_batch=on_batch)
-                if progress is not None and task is not None:
-                    progress.update(task, description="done")
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                if progress is not None:
-                    progress.stop()
+                progress.update(task, description="done")
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            if progress is not None:
+                progress.stop()
+            if reencrypting:
                 info("interrupted: every row is either on its old key or on the new one, and both keys are in the "
                      "key file; run `tgsessions keys rotate-encryption` again to continue")  # fmt: skip
-                raise
-            finally:
-                if progress is not None:
-                    progress.stop()
-            after = await rotation.usage(batch_size=batch_size)
+            raise
         finally:
-            await database.leases.release(lease)
-    finally:
-        await database.aclose()
-    return RotationOutcome(path, ring.active, added, report, after)
+            if progress is not None:
+                progress.stop()
+    return outcome
 
 
-async def key_status(settings: Settings, *, batch_size: int) -> tuple[KeyUsage, KeyRing]:
-    ring = load_key_file(settings.effective_key_file())
-    database = await open_storage(settings, ring)
-    try:
-        return await SqlKeyRotation(database.engine, AesGcmCipher(ring)).usage(batch_size=batch_size), ring
-    finally:
-        await database.aclose()
+async def key_status(settings: Settings, *, batch_size: int) -> tuple[KeyUsage, KeyIds]:
+    async with open_key_rotation(settings, holder=holder()) as rotation:
+        return await rotation.status(batch_size=batch_size)
 
 
 async def drop_old_keys(settings: Settings, *, batch_size: int) -> tuple[list[str], Path]:
     """Remove the inactive keys from the key file; refused while any stored secret still uses one."""
-    path = settings.effective_key_file()
-    usage, ring = await key_status(settings, batch_size=batch_size)
-    check_keys_known(usage, ring, path)
-    remaining = usage.not_on(ring.active)
-    if remaining:
-        raise ConfigurationError(
-            f"{remaining} stored secrets still use older keys; finish `tgsessions keys rotate-encryption` first"
-        )
-    dropped = ring.drop_inactive_keys()
-    if dropped:
-        save_key_file(path, ring)
-    return dropped, path
+    async with open_key_rotation(settings, holder=holder()) as rotation:
+        return await rotation.drop_old_keys(batch_size=batch_size), settings.effective_key_file()
 
 
-def show_rotation(outcome: RotationOutcome, *, as_json: bool) -> None:
+def show_rotation(outcome: RotationOutcome, key_file: Path, *, as_json: bool) -> None:
     remaining = outcome.after.not_on(outcome.active_key)
     if as_json:
         print_json({
-            "key_file": outcome.key_file,
+            "key_file": key_file,
             "active_key": outcome.active_key,
             "added_key": outcome.added_key,
             "resumed": outcome.added_key is None,
@@ -288,7 +216,7 @@ def show_rotation(outcome: RotationOutcome, *, as_json: bool) -> None:
         })  # fmt: skip
         return
     if outcome.added_key is not None:
-        print(f"added key {outcome.added_key} to {outcome.key_file} and made it active")
+        print(f"added key {outcome.added_key} to {key_file} and made it active")
     else:
         print(f"continued the unfinished rotation to key {outcome.active_key}")
     parts = ", ".join(f"{kind} {count}" for kind, count in outcome.report.reencrypted.items())
@@ -320,8 +248,8 @@ def rotate_encryption(
     if status and drop:
         fail("--status and --drop-old-keys cannot be combined", USAGE_ERROR)
     if status:
-        usage, ring = run_async(key_status(load_settings(), batch_size=batch_size))
-        show_usage(usage, ring, as_json=as_json)
+        usage, keys = run_async(key_status(load_settings(), batch_size=batch_size))
+        show_usage(usage, keys, as_json=as_json)
         return
     if drop:
         dropped, path = run_async(drop_old_keys(load_settings(), batch_size=batch_size))
@@ -337,4 +265,6 @@ def rotate_encryption(
     columns = (TextColumn("re-encrypting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.description}"))  # fmt: skip
     bar = Progress(*columns, console=stderr(), transient=False)  # started once the re-encryption starts
-    show_rotation(run_async(rotate(load_settings(), batch_size=batch_size, progress=bar)), as_json=as_json)
+    settings = load_settings()
+    show_rotation(run_async(rotate(settings, batch_size=batch_size, progress=bar)), settings.effective_key_file(),
+                  as_json=as_json)  # fmt: skip

@@ -15,14 +15,12 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
-from tgsessions.adapters.mongo import ExtendedJsonReader, ExtendedJsonWriter
-from tgsessions.bootstrap import load_keys, open_keys_and_database, open_runtime, options_from
+from tgsessions.bootstrap import open_keys_and_database, open_runtime, read_mongo_export, write_mongo_export
 from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import info, jsonable, pairs, print_json, stderr, stdout, table
 from tgsessions.cli.reports import JsonOption
-from tgsessions.config import Settings
+from tgsessions.config import Settings, options_from
 from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.ports import Cipher, Database, TelegramGateway
@@ -45,7 +43,7 @@ async def _storage(
     async with AsyncExitStack() as stack:
         if validate:
             runtime = await stack.enter_async_context(open_runtime(settings))
-            yield runtime.database, AesGcmCipher(load_keys(settings)), runtime.gateway
+            yield runtime.database, runtime.cipher, runtime.gateway
             return
         cipher, database = await open_keys_and_database(settings, SystemClock())  # refuses a missing/wrong key file
         stack.push_async_callback(database.aclose)
@@ -127,7 +125,7 @@ def mongo_export(
             columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
                        TextColumn("{task.fields[counts]}"))  # fmt: skip
             with Progress(*columns, console=stderr(), transient=False) as bar:
-                reader = ExtendedJsonReader(archived_clients_file)
+                reader = read_mongo_export(archived_clients_file)
                 task = bar.add_task("archivedClients", total=reader.size, counts="")
                 current = [reader]
 
@@ -137,7 +135,7 @@ def mongo_export(
                 importer = Importer(database, cipher, SystemClock(), options, gateway=gateway, progress=progress)
                 await importer.import_archived_clients(reader.records())
                 if users is not None:
-                    current[0] = ExtendedJsonReader(users)
+                    current[0] = read_mongo_export(users)
                     task = bar.add_task("users", total=current[0].size, counts="")
                     await importer.import_users(current[0].records())
             return importer.finish()
@@ -178,8 +176,8 @@ def export(
 
     async def work() -> ExportReport:
         async with _storage(settings, validate=False) as (database, _cipher, _gateway), AsyncExitStack() as files:
-            out = files.enter_context(ExtendedJsonWriter(file, array=json_array))
-            user_out = files.enter_context(ExtendedJsonWriter(users, array=json_array)) if users else None
+            out = files.enter_context(write_mongo_export(file, array=json_array))
+            user_out = files.enter_context(write_mongo_export(users, array=json_array)) if users else None
             with Progress(TextColumn("exporting"), TextColumn("{task.completed} accounts"), TimeElapsedColumn(),
                           console=stderr(), transient=False) as bar:  # fmt: skip
                 task = bar.add_task("", total=None)

@@ -15,8 +15,7 @@ from typing import Annotated
 
 import typer
 
-from tgsessions.adapters.telegram.session_files import read_telethon_file
-from tgsessions.bootstrap import open_runtime, options_from, telethon_config
+from tgsessions.bootstrap import open_runtime, read_telethon_file, telethon_login
 from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import print_json
@@ -110,15 +109,10 @@ def login(
     settings = load_settings()
 
     async def work() -> SessionInfo:
-        from tgsessions.adapters.telegram.telethon.clients import ClientFactory
-        from tgsessions.adapters.telegram.telethon.login import interactive_login
-
         if settings.telegram_backend != "telethon":
             raise ConfigurationError("login talks to real Telegram: set TGS_TELEGRAM_BACKEND=telethon")
         number = normalise_phone(phone)
-        factory = ClientFactory(telethon_config(settings), **({"client_class": CLIENT_CLASS} if CLIENT_CLASS else {}))
-        identity = options_from(settings).default_identity
-        done = await interactive_login(factory, number, ASK or _hidden_prompt, identity=identity)
+        done = await telethon_login(settings, number, ASK or _hidden_prompt, client_class=CLIENT_CLASS)
         two_fa = done.two_fa if save_two_fa else None
         async with open_runtime(settings, telegram_client_class=CLIENT_CLASS) as runtime:
             return await runtime.factory.add_session(number, done.string, role=Role.KEEPER, two_fa=two_fa,

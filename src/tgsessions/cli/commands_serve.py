@@ -12,12 +12,12 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from tgsessions.adapters.logs import configure_logging
-from tgsessions.bootstrap import build_scheduler, check_backend, ensure_admin_key, open_runtime, seed_demo_accounts
+from tgsessions.bootstrap import build_scheduler, configure_logging, ensure_admin_key, open_runtime
 from tgsessions.cli.context import describe_database, load_settings
 from tgsessions.cli.errors import run_async
-from tgsessions.config import Settings
-from tgsessions.service.runtime import Services
+from tgsessions.config import Settings, check_backend
+from tgsessions.demo import seed_demo_accounts
+from tgsessions.service.runtime import Runtime
 
 
 class CompatChoice(StrEnum):
@@ -75,11 +75,11 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
         announce(settings, host, port, seeded, admin_key)
 
         @asynccontextmanager
-        async def open_services() -> AsyncIterator[Services]:
-            yield runtime.services  # already open; the runtime closes them when serving stops
+        async def opened() -> AsyncIterator[Runtime]:
+            yield runtime  # already open; closed when serving stops
 
         limits = RequestLimits(settings.max_body_bytes, settings.body_read_timeout_seconds)
-        app = create_app(open_services, profile=ApiProfile(settings.api_compat), limits=limits)
+        app = create_app(opened, profile=ApiProfile(settings.api_compat), limits=limits)
         config = uvicorn.Config(
             app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on", log_config=None,
             http=header_timeout_protocol(settings.header_read_timeout_seconds),  # h11, with a header deadline
@@ -87,7 +87,7 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             timeout_keep_alive=settings.keep_alive_seconds,
             limit_concurrency=settings.max_connections,
         )  # fmt: skip
-        scheduler = build_scheduler(runtime)  # its first tick waits TGS_MAINTENANCE_START_DELAY_SECONDS
+        scheduler = build_scheduler(runtime, settings)  # its first tick waits TGS_MAINTENANCE_START_DELAY_SECONDS
         scheduler.start()
         # Mints a crash left half-done (intents still open) are reconciled in the background while serving starts.
         healing = asyncio.create_task(runtime.factory.reconcile_open_intents(actor="startup"), name="reconcile")

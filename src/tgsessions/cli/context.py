@@ -1,9 +1,9 @@
-"""What commands open: settings (read at run time, never at import), the runtime, or storage alone.
+"""What every command needs: settings (read at run time, never at import) and how to name the database.
 
-Key management and migrations do not talk to Telegram, so they work without a Telegram backend chosen:
-:func:`tgsessions.bootstrap.open_key_manager` opens the database the same way
-:func:`tgsessions.bootstrap.open_runtime` does (the embedded default is migrated, any other database must be
-current) but builds no gateway.
+Commands open what they work on through the composition root: the runtime (:func:`tgsessions.bootstrap.open_runtime`),
+or storage alone for key management and migrations, which do not talk to Telegram and so work without a Telegram
+backend chosen (:func:`tgsessions.bootstrap.open_key_manager` and ``open_key_rotation`` open the database the same
+way ``open_runtime`` does: the embedded default is migrated, any other database must be current; no gateway).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from tgsessions.bootstrap import open_key_manager, prepare_database
 from tgsessions.config import Settings
 
 CLI_ACTOR = "cli"
@@ -30,6 +29,3 @@ def describe_database(url: str) -> str:
         return parsed.database or ":memory:"
     where = f"{parsed.host or 'localhost'}{f':{parsed.port}' if parsed.port else ''}/{parsed.database or ''}"
     return f"{parsed.get_backend_name()} ({where})"
-
-
-__all__ = ["CLI_ACTOR", "describe_database", "load_settings", "open_key_manager", "prepare_database"]

@@ -1,8 +1,11 @@
-"""Time is injected: every datetime is timezone-aware UTC."""
+"""Time is injected: every datetime is timezone-aware UTC, and waiting is an injected ``Sleep``."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+
+Sleep = Callable[[float], Awaitable[None]]  # asyncio.sleep, or a fake one that advances a test clock
 
 
 class SystemClock:

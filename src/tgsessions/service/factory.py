@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from tgsessions.domain.clock import Sleep
 from tgsessions.domain.metrics import Metrics
 from tgsessions.domain.model import ClientIdentity, Origin, Proxy, Role
 from tgsessions.domain.phone import normalise_phone
@@ -19,7 +20,7 @@ from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.maintenance import sweep as maintenance
 from tgsessions.service.maintenance.runs import MaintenanceRunner
-from tgsessions.service.maintenance.sweep import Progress
+from tgsessions.service.maintenance.sweep import SweepProgress
 from tgsessions.service.migration import repair as session_repair
 from tgsessions.service.migration.repair import RepairReport
 from tgsessions.service.options import FactoryOptions
@@ -34,14 +35,13 @@ from tgsessions.service.results import (
     StatusReport,
 )
 from tgsessions.service.sessions import adding as accounts
-from tgsessions.service.sessions import deletion, fetching, healing, records
+from tgsessions.service.sessions import cleanup, deletion, fetching, healing, records
 from tgsessions.service.sessions import status as reporting
 from tgsessions.service.sessions.adding import AddedAccount
 from tgsessions.service.sessions.context import UseCaseContext
 from tgsessions.service.sessions.deletion import DeletedAccount
 from tgsessions.service.sessions.reconciliation import Reconciled
 from tgsessions.service.sessions.records import AccountRecord
-from tgsessions.service.sessions.validation import Sleep
 
 DEFAULT_ACTOR = "python"
 
@@ -127,7 +127,7 @@ class SessionFactory:
     async def cleanup_sessions(
         self, phone: object, max_backups: int | None = None, *, actor: str = DEFAULT_ACTOR
     ) -> CleanupReport:
-        return await reporting.cleanup_sessions(self._ctx, phone, max_backups, actor=actor)
+        return await cleanup.cleanup_sessions(self._ctx, phone, max_backups, actor=actor)
 
     async def session_status(self, phone: object, *, actor: str = DEFAULT_ACTOR) -> StatusReport:
         return await reporting.session_status(self._ctx, phone, actor=actor)
@@ -174,7 +174,7 @@ class SessionFactory:
         return await session_repair.repair_sessions(self._ctx, actor=actor)
 
     async def run_maintenance(
-        self, *, actor: str = "scheduler", progress: Progress | None = None, page_size: int = 100
+        self, *, actor: str = "scheduler", progress: SweepProgress | None = None, page_size: int = 100
     ) -> MaintenanceReport:
         return await maintenance.run_maintenance(self._ctx, actor=actor, progress=progress, page_size=page_size)
 

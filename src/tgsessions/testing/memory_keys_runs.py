@@ -1,4 +1,4 @@
-"""In-memory fakes of ApiKeyRepository and RunRepository, used by InMemoryDatabase's units of work (memory_db.py).
+"""In-memory fakes of ApiKeyStore and RunStore, used by InMemoryDatabase's units of work (memory_db.py).
 
 Each reads a snapshot of the committed rows (a dict owned by the database) plus its own writes; at commit the unit
 of work calls ``check`` (keys: uniqueness against what others committed since) and then ``write``. Ids come from
@@ -29,8 +29,8 @@ def _duplicate_key(name: str) -> InvalidInput:
     return InvalidInput(f"an API key named {name} already exists", field="name")
 
 
-class InMemoryApiKeyRepository:
-    """Like SqlApiKeyRepository: unique name, key_id and key_hash; ``save_key`` writes name, scopes, revoked_at and
+class InMemoryApiKeyStore:
+    """Like SqlApiKeyStore: unique name, key_id and key_hash; ``save_key`` writes name, scopes, revoked_at and
     rate_limit_per_minute only."""
 
     def __init__(self, stored: dict[int, ApiKey], ids: Iterator[int]) -> None:
@@ -87,8 +87,8 @@ class InMemoryApiKeyRepository:
         self._dirty.clear()
 
 
-class InMemoryRunRepository:
-    """Like SqlRunRepository: the report goes through JSON; ``save_run`` writes the progress fields (with the
+class InMemoryRunStore:
+    """Like SqlRunStore: the report goes through JSON; ``save_run`` writes the progress fields (with the
     resume cursor ``last_account_id``)."""
 
     def __init__(self, stored: dict[int, MaintenanceRun], ids: Iterator[int]) -> None:

@@ -1,6 +1,6 @@
 """Translation of "the database is not answering" into the domain's StorageUnavailable.
 
-Integrity errors are translated where they happen (repositories); programming errors are bugs and stay as they are.
+Integrity errors are translated where they happen (the stores); programming errors are bugs and stay as they are.
 Messages name the exception type only: SQLAlchemy's texts can carry statements.
 """
 

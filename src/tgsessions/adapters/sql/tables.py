@@ -1,4 +1,4 @@
-"""The schema, as SQLAlchemy Core tables. Secrets live only in ``*_ct`` columns (ciphertext, see repository.py)."""
+"""The schema, as SQLAlchemy Core tables. Secrets live only in ``*_ct`` columns (ciphertext, see mapping.py)."""
 
 from __future__ import annotations
 

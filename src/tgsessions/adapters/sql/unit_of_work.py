@@ -8,13 +8,26 @@ from typing import Self
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tgsessions.adapters.sql.api_key_repository import SqlApiKeyRepository
+from tgsessions.adapters.sql.account_store import SqlAccountStore
+from tgsessions.adapters.sql.api_key_store import SqlApiKeyStore
+from tgsessions.adapters.sql.audit_log import SqlAuditLog
+from tgsessions.adapters.sql.bulk_import import SqlBulkImport
 from tgsessions.adapters.sql.errors import as_unavailable, translated
-from tgsessions.adapters.sql.repository import SqlAccountRepository
-from tgsessions.adapters.sql.run_repository import SqlRunRepository
+from tgsessions.adapters.sql.run_store import SqlRunStore
+from tgsessions.adapters.sql.session_store import SqlSessionStore
 from tgsessions.adapters.sql.tables import leases
 from tgsessions.domain.errors import ConcurrentModification
-from tgsessions.domain.ports import AccountRepository, ApiKeyRepository, Cipher, Clock, Lease, RunRepository
+from tgsessions.domain.ports import (
+    AccountStore,
+    ApiKeyStore,
+    AuditLog,
+    BulkImport,
+    Cipher,
+    Clock,
+    Lease,
+    RunStore,
+    SessionStore,
+)
 
 _STILL_HELD = (
     leases.c.name == bindparam("b_name"),
@@ -44,10 +57,13 @@ class SqlUnitOfWork:
     units of work short, never wait for the network inside one, and never open a second one inside the first.
     """
 
-    # Typed as the ports so this class satisfies UnitOfWork; all three share the one connection and transaction.
-    accounts: AccountRepository  # a SqlAccountRepository
-    keys: ApiKeyRepository  # a SqlApiKeyRepository
-    runs: RunRepository  # a SqlRunRepository
+    # Typed as the ports so this class satisfies UnitOfWork; all the stores share the one connection and transaction.
+    accounts: AccountStore  # a SqlAccountStore
+    sessions: SessionStore  # a SqlSessionStore
+    audit: AuditLog  # a SqlAuditLog
+    bulk: BulkImport  # a SqlBulkImport
+    keys: ApiKeyStore  # a SqlApiKeyStore
+    runs: RunStore  # a SqlRunStore
 
     def __init__(
         self, engine: AsyncEngine, cipher: Cipher, clock: Clock, fence: Lease | None = None, release: bool = False
@@ -66,9 +82,13 @@ class SqlUnitOfWork:
             raise RuntimeError("a unit of work cannot be entered twice")
         async with translated():
             self._conn = await self._engine.connect()
-        self.accounts = SqlAccountRepository(self._conn, self._cipher)
-        self.keys = SqlApiKeyRepository(self._conn)
-        self.runs = SqlRunRepository(self._conn)
+        self.accounts = SqlAccountStore(self._conn, self._cipher)
+        self.sessions = SqlSessionStore(self._conn, self._cipher)
+        self.audit = SqlAuditLog(self._conn)
+        self.bulk = SqlBulkImport(self._conn, self._cipher)
+        self.keys = SqlApiKeyStore(self._conn)
+        self.runs = SqlRunStore(self._conn)
+
         return self
 
     async def __aexit__(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tgsessions.api.compat.schemas import CacheStatsOut, HealthMetrics, HistoryEntry, Record, SessionStatus
+from tgsessions.api.compat.schemas import (
+    HistoryEntry,
+    OriginalCacheStatsOut,
+    OriginalHealthMetrics,
+    Record,
+    SessionStatus,
+)
 from tgsessions.domain.model import Event
 from tgsessions.domain.ports import CacheStats
 from tgsessions.service.results import StatusReport
@@ -62,7 +68,7 @@ def status_out(report: StatusReport, now: datetime) -> SessionStatus:
         isMainSessionActive=bool(report.primary_alive),
         totalOldSessions=report.total_backups,
         lastChecked=report.last_checked or now,
-        healthMetrics=HealthMetrics(
+        healthMetrics=OriginalHealthMetrics(
             activeOldSessions=report.live_backups,
             lastUpdated=report.last_updated or report.created_at,
             sessionAge=ago(primary.age_seconds) if primary is not None else "no session",
@@ -71,8 +77,8 @@ def status_out(report: StatusReport, now: datetime) -> SessionStatus:
     )
 
 
-def cache_stats_out(stats: CacheStats, now: datetime) -> CacheStatsOut:
-    return CacheStatsOut(
+def cache_stats_out(stats: CacheStats, now: datetime) -> OriginalCacheStatsOut:
+    return OriginalCacheStatsOut(
         totalEntries=stats.entries,
         validEntries=max(0, stats.entries - stats.expired),
         expiredEntries=stats.expired,

@@ -10,17 +10,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from tgsessions.api.auth import Admin, ServicesDep, SessionsRead, SessionsWrite, StatusRead
+from tgsessions.api.auth import Admin, RuntimeDep, SessionsRead, SessionsWrite, StatusRead
 from tgsessions.api.compat.openapi import errors
 from tgsessions.api.compat.presenters import cache_stats_out, record_out, status_out
 from tgsessions.api.compat.schemas import (
     BatchBody,
     BatchEntry,
-    CacheStatsOut,
     CleanupBody,
     CreateBody,
     DeletedRecord,
     NewSessionBody,
+    OriginalCacheStatsOut,
     PatchBody,
     Record,
     SessionStatus,
@@ -32,7 +32,7 @@ from tgsessions.domain.errors import InvalidInput, MaintenanceRunning, TgSession
 from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.runs import RunStatus
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.runtime import Services
+from tgsessions.service.runtime import Runtime
 
 router = APIRouter(prefix="/archived-clients", tags=["archived-clients"])
 
@@ -52,34 +52,34 @@ def _strings(key: ApiKey) -> bool:
     return key.allows(Scope.SESSIONS_READ)
 
 
-async def _record(services: Services, key: ApiKey, phone: str, fmt: SessionFormatName | None, via: str) -> Record:
-    found = await services.factory.record(phone, with_strings=_strings(key), fmt=_fmt(fmt), actor=key.actor, via=via)
+async def _record(runtime: Runtime, key: ApiKey, phone: str, fmt: SessionFormatName | None, via: str) -> Record:
+    found = await runtime.factory.record(phone, with_strings=_strings(key), fmt=_fmt(fmt), actor=key.actor, via=via)
     return record_out(found)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Record, responses=errors(409), **RECORD)
-async def create(body: CreateBody, key: SessionsWrite, services: ServicesDep, fmt: Format = None) -> Record:
+async def create(body: CreateBody, key: SessionsWrite, runtime: RuntimeDep, fmt: Format = None) -> Record:
     """Row 1: an account with its primary and `oldSessions` (stored as the backups). Duplicate mobile: 409."""
-    added = await services.factory.add_account(
+    added = await runtime.factory.add_account(
         body.mobile,
         primary=body.session.get_secret_value(),
         backups=[s.get_secret_value() for s in body.oldSessions],
         fmt=_fmt(body.format),
         actor=key.actor,
     )
-    return await _record(services, key, added.phone, fmt, "create")
+    return await _record(runtime, key, added.phone, fmt, "create")
 
 
 @router.get("", response_model=list[Record], responses=errors(), **RECORD)
-async def all_records(key: StatusRead, services: ServicesDep, fmt: Format = None) -> list[Record]:
+async def all_records(key: StatusRead, runtime: RuntimeDep, fmt: Format = None) -> list[Record]:
     """Row 3: every record (strings only for `sessions:read`)."""
-    found = await services.factory.records(with_strings=_strings(key), fmt=_fmt(fmt), actor=key.actor, via="list")
+    found = await runtime.factory.records(with_strings=_strings(key), fmt=_fmt(fmt), actor=key.actor, via="list")
     return [record_out(r) for r in found]
 
 
 @router.get("/search", response_model=list[Record], responses=errors(), **RECORD)
 async def search(
-    request: Request, key: StatusRead, services: ServicesDep, mobile: str | None = None, fmt: Format = None
+    request: Request, key: StatusRead, runtime: RuntimeDep, mobile: str | None = None, fmt: Format = None
 ) -> list[Record]:
     """Row 2: plain equality on `mobile` only."""
     other = sorted(set(request.query_params) - {"mobile", "format", "apiKey"})
@@ -87,12 +87,12 @@ async def search(
         raise InvalidInput(f"search filters on mobile only, not on {', '.join(other)}", field="query")
     if mobile is None:
         raise InvalidInput("search needs mobile", field="query.mobile")
-    return await _matching(services, key, mobile, fmt, "search")
+    return await _matching(runtime, key, mobile, fmt, "search")
 
 
 @router.post("/query", status_code=status.HTTP_201_CREATED, response_model=list[Record], responses=errors(), **RECORD)
 async def query(
-    key: StatusRead, services: ServicesDep, body: Annotated[dict[str, Any] | None, Body()] = None, fmt: Format = None
+    key: StatusRead, runtime: RuntimeDep, body: Annotated[dict[str, Any] | None, Body()] = None, fmt: Format = None
 ) -> list[Record]:
     """Row 9: a plain equality filter on `mobile`; no operators, no other field."""
     if not body:
@@ -103,17 +103,17 @@ async def query(
     mobile = body["mobile"]
     if not isinstance(mobile, str | int) or isinstance(mobile, bool):
         raise InvalidInput("query: mobile must be a plain value (operators are not accepted)", field="body.mobile")
-    return await _matching(services, key, str(mobile), fmt, "query")
+    return await _matching(runtime, key, str(mobile), fmt, "query")
 
 
 async def _matching(
-    services: Services, key: ApiKey, mobile: str, fmt: SessionFormatName | None, via: str
+    runtime: Runtime, key: ApiKey, mobile: str, fmt: SessionFormatName | None, via: str
 ) -> list[Record]:
     try:
         phone = normalise_phone(mobile)
     except InvalidInput:
         return []
-    found = await services.factory.records([phone], with_strings=_strings(key), fmt=_fmt(fmt), actor=key.actor,
+    found = await runtime.factory.records([phone], with_strings=_strings(key), fmt=_fmt(fmt), actor=key.actor,
                                            via=via)  # fmt: skip
     return [record_out(r) for r in found]
 
@@ -121,9 +121,9 @@ async def _matching(
 @router.get(
     "/maintenance/check-archived-clients", response_class=PlainTextResponse, responses=errors(), status_code=200
 )
-async def check_archived_clients(key: Admin, services: ServicesDep) -> PlainTextResponse:
+async def check_archived_clients(key: Admin, runtime: RuntimeDep) -> PlainTextResponse:
     """Row 4: runs maintenance (or joins the run under way) and answers its summary. Never deletes an account."""
-    factory = services.factory
+    factory = runtime.factory
     with contextlib.suppress(MaintenanceRunning):  # else: report the run under way
         await factory.start_maintenance(actor=key.actor)
     loop = asyncio.get_running_loop()
@@ -146,35 +146,35 @@ def _count(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-@router.get("/health/cache-stats", response_model=CacheStatsOut, responses=errors())
-async def cache_stats(_key: StatusRead, services: ServicesDep) -> CacheStatsOut:
+@router.get("/health/cache-stats", response_model=OriginalCacheStatsOut, responses=errors())
+async def cache_stats(_key: StatusRead, runtime: RuntimeDep) -> OriginalCacheStatsOut:
     """Row 15."""
-    stats = await services.factory.cache_stats()
-    return cache_stats_out(stats, services.factory.now())
+    stats = await runtime.factory.cache_stats()
+    return cache_stats_out(stats, runtime.factory.now())
 
 
 @router.get("/fetch/{mobile}", response_model=Record, responses=errors(404, 409), **RECORD)
-async def fetch(mobile: Mobile, key: SessionsRead, services: ServicesDep, fmt: Format = None) -> Record:
+async def fetch(mobile: Mobile, key: SessionsRead, runtime: RuntimeDep, fmt: Format = None) -> Record:
     """Row 6: the record with a live `session` (validated, promoted or minted)."""
-    result = await services.factory.fetch_one(mobile, actor=key.actor)
-    return await _record(services, key, result.phone, fmt, "fetch")
+    result = await runtime.factory.fetch_one(mobile, actor=key.actor)
+    return await _record(runtime, key, result.phone, fmt, "fetch")
 
 
 @router.post("/batch-fetch", status_code=status.HTTP_201_CREATED, response_model=list[BatchEntry], responses=errors())
-async def batch_fetch(body: BatchBody, key: SessionsRead, services: ServicesDep, fmt: Format = None) -> JSONResponse:
+async def batch_fetch(body: BatchBody, key: SessionsRead, runtime: RuntimeDep, fmt: Format = None) -> JSONResponse:
     """Row 14: one entry per phone, in the order given; a phone that fails gets `client: null` and `error`."""
     if not body.mobiles:
         raise InvalidInput("Mobile numbers array is required", field="body.mobiles")
     if len(body.mobiles) > MAX_BATCH:
         raise InvalidInput(f"Batch size cannot exceed {MAX_BATCH} mobiles", field="body.mobiles")
-    items = await services.factory.batch_fetch(body.mobiles, actor=key.actor)
+    items = await runtime.factory.batch_fetch(body.mobiles, actor=key.actor)
     entries: list[dict[str, Any]] = []
     for item in items:
         if item.result is None:
             entries.append({"mobile": item.phone, "client": None, "error": item.error or "failed"})
             continue
         try:
-            record = await _record(services, key, item.phone, fmt, "batch")
+            record = await _record(runtime, key, item.phone, fmt, "batch")
         except TgSessionsError as exc:
             entries.append({"mobile": item.phone, "client": None, "error": exc.message})
         else:  # the record without its absent optional keys; `client` itself is always there
@@ -183,29 +183,27 @@ async def batch_fetch(body: BatchBody, key: SessionsRead, services: ServicesDep,
 
 
 @router.get("/{mobile}", response_model=Record | None, responses=errors(), **RECORD)
-async def get_record(mobile: Mobile, key: StatusRead, services: ServicesDep, fmt: Format = None) -> Response | Record:
+async def get_record(mobile: Mobile, key: StatusRead, runtime: RuntimeDep, fmt: Format = None) -> Response | Record:
     """Row 5: the record; an unknown phone answers 200 with an empty body, as the original did."""
     try:
-        return await _record(services, key, mobile, fmt, "record")
+        return await _record(runtime, key, mobile, fmt, "record")
     except UnknownPhone:
         return Response(status_code=200)
 
 
 @router.patch("/{mobile}", response_model=Record, responses=errors(404), **RECORD)
-async def patch(
-    mobile: Mobile, body: PatchBody, key: SessionsWrite, services: ServicesDep, fmt: Format = None
-) -> Record:
+async def patch(mobile: Mobile, body: PatchBody, key: SessionsWrite, runtime: RuntimeDep, fmt: Format = None) -> Record:
     """Row 7: only `session` can change, as PUT .../session does (no upsert: unknown phone 404)."""
-    info = await services.factory.update_session(mobile, body.session.get_secret_value(), actor=key.actor)
+    info = await runtime.factory.update_session(mobile, body.session.get_secret_value(), actor=key.actor)
     del info
-    return await _record(services, key, mobile, fmt, "update")
+    return await _record(runtime, key, mobile, fmt, "update")
 
 
 @router.delete("/{mobile}", response_model=DeletedRecord, responses=errors(404, 503), **RECORD)
 async def delete(
     mobile: Mobile,
     key: SessionsWrite,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     fmt: Format = None,
     revoke: Annotated[
         bool, Query(description="Terminate the sessions at Telegram first (else they stay live).")
@@ -213,7 +211,7 @@ async def delete(
 ) -> DeletedRecord:
     """Row 8: the account goes (its deletion is kept: who, when, which session ids); `?revoke=true` terminates its
     sessions at Telegram first, and deletes nothing if Telegram cannot terminate one now (503)."""
-    gone = await services.factory.delete_account(mobile, revoke=revoke, with_strings=_strings(key), fmt=_fmt(fmt),
+    gone = await runtime.factory.delete_account(mobile, revoke=revoke, with_strings=_strings(key), fmt=_fmt(fmt),
                                                  actor=key.actor)  # fmt: skip
     shown = record_out(gone.record)
     return DeletedRecord(**shown.model_dump(), deletedSessionIds=gone.session_ids, revokedSessionIds=gone.revoked)
@@ -221,32 +219,32 @@ async def delete(
 
 @router.put("/{mobile}/session", response_model=Record, responses=errors(404), **RECORD)
 async def update_session(
-    mobile: Mobile, body: NewSessionBody, key: SessionsWrite, services: ServicesDep, fmt: Format = None
+    mobile: Mobile, body: NewSessionBody, key: SessionsWrite, runtime: RuntimeDep, fmt: Format = None
 ) -> Record:
     """Row 10: the new primary must be alive and of this phone (400 otherwise); the old one joins oldSessions."""
-    await services.factory.update_session(mobile, body.newSession.get_secret_value(), actor=key.actor)
-    return await _record(services, key, mobile, fmt, "update")
+    await runtime.factory.update_session(mobile, body.newSession.get_secret_value(), actor=key.actor)
+    return await _record(runtime, key, mobile, fmt, "update")
 
 
 @router.get("/{mobile}/old-sessions", response_model=list[str], responses=errors(404))
-async def old_sessions(mobile: Mobile, key: SessionsRead, services: ServicesDep, fmt: Format = None) -> list[str]:
+async def old_sessions(mobile: Mobile, key: SessionsRead, runtime: RuntimeDep, fmt: Format = None) -> list[str]:
     """Row 11: the backup strings (audited)."""
-    found = await services.factory.record(mobile, with_strings=True, fmt=_fmt(fmt), actor=key.actor, via="old-sessions")
+    found = await runtime.factory.record(mobile, with_strings=True, fmt=_fmt(fmt), actor=key.actor, via="old-sessions")
     return [s.reveal() for s in found.backups]
 
 
 @router.post("/{mobile}/cleanup-sessions", status_code=status.HTTP_201_CREATED, response_model=Record,
              responses=errors(404), **RECORD)  # fmt: skip
 async def cleanup_sessions(
-    mobile: Mobile, key: SessionsWrite, services: ServicesDep, body: CleanupBody | None = None, fmt: Format = None
+    mobile: Mobile, key: SessionsWrite, runtime: RuntimeDep, body: CleanupBody | None = None, fmt: Format = None
 ) -> Record:
     """Row 12: dead backups retired, live ones beyond `maxSessions` revoked at Telegram."""
-    await services.factory.cleanup_sessions(mobile, body.maxSessions if body is not None else None, actor=key.actor)
-    return await _record(services, key, mobile, fmt, "cleanup")
+    await runtime.factory.cleanup_sessions(mobile, body.maxSessions if body is not None else None, actor=key.actor)
+    return await _record(runtime, key, mobile, fmt, "cleanup")
 
 
 @router.get("/{mobile}/session-status", response_model=SessionStatus, responses=errors(404))
-async def session_status(mobile: Mobile, key: StatusRead, services: ServicesDep) -> SessionStatus:
+async def session_status(mobile: Mobile, key: StatusRead, runtime: RuntimeDep) -> SessionStatus:
     """Row 13."""
-    report = await services.factory.session_status(mobile, actor=key.actor)
-    return status_out(report, services.factory.now())
+    report = await runtime.factory.session_status(mobile, actor=key.actor)
+    return status_out(report, runtime.factory.now())

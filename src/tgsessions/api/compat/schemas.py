@@ -80,7 +80,12 @@ class BatchEntry(BaseModel):
     error: str | None = None
 
 
-class HealthMetrics(BaseModel):
+class OriginalHealthMetrics(BaseModel):
+    # published as "HealthMetrics" (component name and title), the name the replaced service gave it: the OpenAPI
+    # component name is the class's __qualname__
+    __qualname__ = "HealthMetrics"
+    model_config = ConfigDict(title="HealthMetrics")
+
     activeOldSessions: int
     lastUpdated: datetime
     sessionAge: str = Field(description='The primary\'s age, e.g. "2 hours ago".')
@@ -92,10 +97,13 @@ class SessionStatus(BaseModel):
     isMainSessionActive: bool
     totalOldSessions: int
     lastChecked: datetime
-    healthMetrics: HealthMetrics
+    healthMetrics: OriginalHealthMetrics
 
 
-class CacheStatsOut(BaseModel):
+class OriginalCacheStatsOut(BaseModel):
+    __qualname__ = "CacheStatsOut"  # published as "CacheStatsOut", as OriginalHealthMetrics keeps its name
+    model_config = ConfigDict(title="CacheStatsOut")
+
     totalEntries: int
     validEntries: int
     expiredEntries: int

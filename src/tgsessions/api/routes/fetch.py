@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tgsessions.api.auth import ServicesDep, SessionsRead
+from tgsessions.api.auth import RuntimeDep, SessionsRead
 from tgsessions.api.openapi import errors
 from tgsessions.api.presenters import batch_item_out, fetch_out
 from tgsessions.api.routes.params import Mobile, OutputFormat
@@ -26,9 +26,9 @@ router = APIRouter(prefix="/archived-clients", tags=["sessions"])
     responses=errors(404, 409, 422),
 )
 async def fetch(
-    mobile: Mobile, key: SessionsRead, services: ServicesDep, fmt: OutputFormat = SessionFormatName.TELETHON
+    mobile: Mobile, key: SessionsRead, runtime: RuntimeDep, fmt: OutputFormat = SessionFormatName.TELETHON
 ) -> FetchOut:
-    result = await services.factory.fetch_one(mobile, actor=key.actor)
+    result = await runtime.factory.fetch_one(mobile, actor=key.actor)
     return fetch_out(result, fmt)
 
 
@@ -40,7 +40,7 @@ async def fetch(
     responses=errors(),
 )
 async def batch_fetch(
-    body: BatchRequest, key: SessionsRead, services: ServicesDep, fmt: OutputFormat = SessionFormatName.TELETHON
+    body: BatchRequest, key: SessionsRead, runtime: RuntimeDep, fmt: OutputFormat = SessionFormatName.TELETHON
 ) -> BatchOut:
-    items = await services.factory.batch_fetch(body.mobiles, actor=key.actor)
+    items = await runtime.factory.batch_fetch(body.mobiles, actor=key.actor)
     return BatchOut(results=[batch_item_out(item, fmt) for item in items])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from tgsessions.api.auth import AnyKey, ServicesDep
+from tgsessions.api.auth import AnyKey, RuntimeDep
 from tgsessions.api.openapi import errors
 from tgsessions.api.schemas.maintenance import HealthOut, ReadinessOut
 
@@ -23,8 +23,8 @@ async def healthz() -> HealthOut:
     response_model=ReadinessOut,
     responses={**errors(), 503: {"model": ReadinessOut, "description": "Not ready: the body says what is wrong."}},
 )
-async def readyz(_key: AnyKey, services: ServicesDep) -> JSONResponse:
-    readiness = await services.readiness()
+async def readyz(_key: AnyKey, runtime: RuntimeDep) -> JSONResponse:
+    readiness = await runtime.readiness()
     body = ReadinessOut(
         status="ready" if readiness.ready else "not_ready",
         database=readiness.database,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from tgsessions.api.auth import Admin, ServicesDep, StatusRead
+from tgsessions.api.auth import Admin, RuntimeDep, StatusRead
 from tgsessions.api.openapi import errors
 from tgsessions.api.presenters import run_out
 from tgsessions.api.schemas.maintenance import MaintenanceStateOut, RunOut
@@ -23,8 +23,8 @@ RunId = Annotated[int, Path(alias="runId", ge=1, le=2**31 - 1, description="The 
     response_model=MaintenanceStateOut,
     responses=errors(),
 )
-async def check_archived_clients(_key: StatusRead, services: ServicesDep) -> MaintenanceStateOut:
-    latest = await services.factory.latest_maintenance_run()
+async def check_archived_clients(_key: StatusRead, runtime: RuntimeDep) -> MaintenanceStateOut:
+    latest = await runtime.factory.latest_maintenance_run()
     return MaintenanceStateOut(
         running=latest is not None and latest.status is RunStatus.RUNNING,
         last_run=run_out(latest) if latest is not None else None,
@@ -43,8 +43,8 @@ async def check_archived_clients(_key: StatusRead, services: ServicesDep) -> Mai
         202: {"headers": {"Location": {"description": "Where to follow the run.", "schema": {"type": "string"}}}},
     },
 )
-async def start_run(key: Admin, services: ServicesDep, response: Response) -> RunOut:
-    run = await services.factory.start_maintenance(actor=key.actor)
+async def start_run(key: Admin, runtime: RuntimeDep, response: Response) -> RunOut:
+    run = await runtime.factory.start_maintenance(actor=key.actor)
     out = run_out(run)
     response.headers["Location"] = f"{router.prefix}/runs/{out.id}"
     return out
@@ -56,5 +56,5 @@ async def start_run(key: Admin, services: ServicesDep, response: Response) -> Ru
     response_model=RunOut,
     responses=errors(404),
 )
-async def get_run(run_id: RunId, _key: Admin, services: ServicesDep) -> RunOut:
-    return run_out(await services.factory.maintenance_run(run_id))
+async def get_run(run_id: RunId, _key: Admin, runtime: RuntimeDep) -> RunOut:
+    return run_out(await runtime.factory.maintenance_run(run_id))

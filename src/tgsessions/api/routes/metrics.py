@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from tgsessions.api.auth import MetricsRead, ServicesDep
+from tgsessions.api.auth import MetricsRead, RuntimeDep
 from tgsessions.api.openapi import errors
 from tgsessions.domain.errors import NotFound
 
@@ -18,8 +18,8 @@ router = APIRouter(tags=["health"])
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}, **errors(404)},
 )
-async def metrics(key: MetricsRead, services: ServicesDep) -> Response:
-    if services.metrics is None:
+async def metrics(key: MetricsRead, runtime: RuntimeDep) -> Response:
+    if runtime.metrics is None:
         raise NotFound("metrics are not enabled in this process")
-    body, content_type = await services.metrics()
+    body, content_type = await runtime.metrics()
     return Response(content=body, media_type=content_type)

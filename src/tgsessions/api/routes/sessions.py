@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from tgsessions.api.auth import ServicesDep, SessionsWrite
+from tgsessions.api.auth import RuntimeDep, SessionsWrite
 from tgsessions.api.openapi import errors
 from tgsessions.api.presenters import cleanup_out, session_meta
 from tgsessions.api.routes.params import Mobile
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/archived-clients", tags=["sessions"])
     response_model=AccountOut,
     responses=errors(409),
 )
-async def add_account(body: AddAccountRequest, key: SessionsWrite, services: ServicesDep) -> AccountOut:
+async def add_account(body: AddAccountRequest, key: SessionsWrite, runtime: RuntimeDep) -> AccountOut:
     identity = None
     if body.identity is not None:
         i = body.identity
@@ -46,7 +46,7 @@ async def add_account(body: AddAccountRequest, key: SessionsWrite, services: Ser
         proxy = Proxy(p.scheme, p.host, p.port, p.username, password)
     if body.old_sessions is not None and body.backups:
         raise InvalidInput("give the backups as backups or as oldSessions, not both", field="oldSessions")
-    added = await services.factory.add_account(
+    added = await runtime.factory.add_account(
         body.mobile,
         primary=body.session.get_secret_value() if body.session is not None else None,
         keeper=body.keeper_session.get_secret_value() if body.keeper_session is not None else None,
@@ -69,10 +69,10 @@ async def add_account(body: AddAccountRequest, key: SessionsWrite, services: Ser
     responses=errors(404, 409),
 )
 async def update_session(
-    mobile: Mobile, body: UpdateSessionRequest, key: SessionsWrite, services: ServicesDep
+    mobile: Mobile, body: UpdateSessionRequest, key: SessionsWrite, runtime: RuntimeDep
 ) -> SessionMeta:
     fmt = SessionFormat(body.format.value) if body.format is not None else None
-    info = await services.factory.update_session(mobile, body.new_session.get_secret_value(), actor=key.actor, fmt=fmt)
+    info = await runtime.factory.update_session(mobile, body.new_session.get_secret_value(), actor=key.actor, fmt=fmt)
     return session_meta(info)
 
 
@@ -84,8 +84,8 @@ async def update_session(
     responses=errors(404, 409),
 )
 async def cleanup_sessions(
-    mobile: Mobile, key: SessionsWrite, services: ServicesDep, body: CleanupRequest | None = None
+    mobile: Mobile, key: SessionsWrite, runtime: RuntimeDep, body: CleanupRequest | None = None
 ) -> CleanupOut:
     limit = body.max_sessions if body is not None else None  # None: the factory default (5)
-    report = await services.factory.cleanup_sessions(mobile, limit, actor=key.actor)
+    report = await runtime.factory.cleanup_sessions(mobile, limit, actor=key.actor)
     return cleanup_out(report)

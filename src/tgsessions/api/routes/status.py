@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tgsessions.api.auth import ServicesDep, StatusRead
+from tgsessions.api.auth import RuntimeDep, StatusRead
 from tgsessions.api.openapi import errors
 from tgsessions.api.presenters import cache_stats_out, history_out, session_meta, status_out
 from tgsessions.api.routes.params import Mobile
@@ -24,8 +24,8 @@ MAX_EVENT_ID = 2**63 - 1
     response_model=StatusOut,
     responses=errors(404, 409),
 )
-async def session_status(mobile: Mobile, key: StatusRead, services: ServicesDep) -> StatusOut:
-    report = await services.factory.session_status(mobile, actor=key.actor)
+async def session_status(mobile: Mobile, key: StatusRead, runtime: RuntimeDep) -> StatusOut:
+    report = await runtime.factory.session_status(mobile, actor=key.actor)
     return status_out(report)
 
 
@@ -35,8 +35,8 @@ async def session_status(mobile: Mobile, key: StatusRead, services: ServicesDep)
     response_model=list[SessionMeta],
     responses=errors(404),
 )
-async def old_sessions(mobile: Mobile, _key: StatusRead, services: ServicesDep) -> list[SessionMeta]:
-    return [session_meta(info) for info in await services.factory.list_backups(mobile)]
+async def old_sessions(mobile: Mobile, _key: StatusRead, runtime: RuntimeDep) -> list[SessionMeta]:
+    return [session_meta(info) for info in await runtime.factory.list_backups(mobile)]
 
 
 @router.get(
@@ -48,13 +48,13 @@ async def old_sessions(mobile: Mobile, _key: StatusRead, services: ServicesDep) 
 async def history(
     mobile: Mobile,
     _key: StatusRead,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Events per page.")] = 50,
     before: Annotated[
         int | None, Query(ge=1, le=MAX_EVENT_ID, description="Only events older than this id (`nextBefore`).")
     ] = None,
 ) -> HistoryOut:
-    page = await services.factory.history(mobile, limit=limit, before=before)
+    page = await runtime.factory.history(mobile, limit=limit, before=before)
     return history_out(page)
 
 
@@ -64,5 +64,5 @@ async def history(
     response_model=CacheStatsOut,
     responses=errors(),
 )
-async def cache_stats(_key: StatusRead, services: ServicesDep) -> CacheStatsOut:
-    return cache_stats_out(await services.factory.cache_stats())
+async def cache_stats(_key: StatusRead, runtime: RuntimeDep) -> CacheStatsOut:
+    return cache_stats_out(await runtime.factory.cache_stats())

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from tgsessions.api.schemas.common import CamelModel
+from tgsessions.api.schemas.wire import CamelModel
 
 
 class RunOut(CamelModel):

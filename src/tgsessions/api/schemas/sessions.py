@@ -2,7 +2,7 @@
 
 Only :class:`FetchOut` (and a successful :class:`BatchItemOut`) carries a session string; every other response
 describes sessions by their non-secret ``sessionId``. Every name on the wire is camelCase; request bodies refuse
-unknown fields (:class:`~tgsessions.api.schemas.common.RequestModel`).
+unknown fields (:class:`~tgsessions.api.schemas.wire.RequestModel`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, Strict
 
-from tgsessions.api.schemas.common import CamelModel, Host, Name, RequestModel
+from tgsessions.api.schemas.wire import CamelModel, Host, Name, RequestModel
 
 MAX_BATCH = 50
 SessionString = Annotated[SecretStr, Field(min_length=1, max_length=4096)]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from tgsessions.api.schemas.common import CamelModel
+from tgsessions.api.schemas.wire import CamelModel
 
 
 class HealthMetrics(CamelModel):

@@ -16,48 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
+from tgsessions.domain.clock import Sleep
 from tgsessions.domain.model import ClientIdentity
 from tgsessions.domain.ports import Authorization, MintedSession, SessionAccess, TelegramGateway
 from tgsessions.domain.secret import Secret
+from tgsessions.domain.token_bucket import TokenBucket  # the buckets (tests import it from here too)
 from tgsessions.domain.verdict import Verdict
 
-Sleep = Callable[[float], Awaitable[None]]
 Monotonic = Callable[[], float]
 
 MAX_IDLE_BUCKETS = 10_000  # per-account buckets kept before full (idle) ones are forgotten
-
-
-class TokenBucket:
-    """``rate`` tokens per second up to ``capacity``; starts full."""
-
-    __slots__ = ("_capacity", "_rate", "_stamp", "_tokens")
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        if rate <= 0 or capacity < 1:
-            raise ValueError("a token bucket needs a positive rate and a capacity of at least one token")
-        self._rate = rate
-        self._capacity = capacity
-        self._tokens = capacity
-        self._stamp = now
-
-    def _refill(self, now: float) -> None:
-        if now < self._stamp:  # the clock went back: start counting from here, never stall until it catches up
-            self._stamp = now
-        elif now > self._stamp:
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-
-    def reserve(self, now: float) -> float:
-        """Take one token; the seconds to wait before using it (0 when one was there)."""
-        self._refill(now)
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
-
-    def full(self, now: float) -> bool:
-        self._refill(now)
-        return self._tokens >= self._capacity
 
 
 class Pacer:

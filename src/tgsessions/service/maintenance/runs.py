@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from tgsessions.domain.clock import Sleep
 from tgsessions.domain.errors import MaintenanceRunning, NotFound, TgSessionsError
 from tgsessions.domain.ports import Lease
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
@@ -28,7 +29,6 @@ from tgsessions.service.maintenance.pacing import Monotonic, PacedGateway, Pacer
 from tgsessions.service.maintenance.sweep import run_maintenance
 from tgsessions.service.results import MaintenanceReport
 from tgsessions.service.sessions.context import UseCaseContext
-from tgsessions.service.sessions.validation import Sleep
 
 log = logging.getLogger("tgsessions.maintenance")
 
@@ -54,7 +54,8 @@ def resume_point(previous: MaintenanceRun | None) -> int | None:
 
 
 def paced_context(ctx: UseCaseContext, pacer: Pacer, *, sleep: Sleep, rand: Callable[[], float]) -> UseCaseContext:
-    """``ctx`` with every Telegram call paced: its own validator, minter and recovery over a PacedGateway, sharing
+    """``ctx`` with every Telegram call paced: its own validator, minter, checks, promotion, cleanup and top-up over a
+    PacedGateway, sharing
     the database, cache, phone locks (so fetch and maintenance still exclude each other per phone) and hints."""
     paced = UseCaseContext.build(
         db=ctx.db,

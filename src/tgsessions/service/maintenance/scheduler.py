@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from tgsessions.domain.clock import Sleep
 from tgsessions.domain.errors import MaintenanceRunning
 from tgsessions.domain.ports import Clock
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
-from tgsessions.service.sessions.validation import Sleep
 
 log = logging.getLogger("tgsessions.scheduler")
 

@@ -34,7 +34,7 @@ from tgsessions.service.results import MaintenanceReport
 from tgsessions.service.sessions.context import UseCaseContext
 from tgsessions.service.sessions.locked_account import LockedAccount
 
-Progress = Callable[[int, int, str], Awaitable[None] | None]  # (done, total, phone); may be a coroutine function
+SweepProgress = Callable[[int, int, str], Awaitable[None] | None]  # (done, total, phone); may be an async function
 Cursor = Callable[[int], None]  # the id of the account just finished
 
 log = logging.getLogger("tgsessions.maintenance")
@@ -54,7 +54,7 @@ async def run_maintenance(
     ctx: UseCaseContext,
     *,
     actor: str = "scheduler",
-    progress: Progress | None = None,
+    progress: SweepProgress | None = None,
     page_size: int = 100,
     max_backups: int | None = None,
     after_id: int | None = None,
@@ -147,7 +147,7 @@ async def _failed(
                   detail={"error": message[:500]})  # fmt: skip
     try:
         async with ctx.db.unit_of_work() as uow:
-            await uow.accounts.append_event(event)
+            await uow.audit.append_event(event)
             await uow.commit()
     except Exception as write_error:  # the account cannot be written (storage down, row gone): the report has it
         log.warning("maintenance could not write the failure of account %s to its history (%s)", phone,
@@ -158,7 +158,6 @@ async def _maintain(
     ctx: UseCaseContext, account: Account, report: MaintenanceReport, actor: str, max_backups: int | None
 ) -> None:
     phone = account.phone
-    recovery = ctx.recovery
     seen: list[LockedAccount] = []
     try:
         async with ctx.working(phone, actor) as (work, lease):
@@ -167,22 +166,24 @@ async def _maintain(
                 report.banned += 1
                 return
             report.kept_alive += await _keep_alive(ctx, work)
-            _session, how = await recovery.ensure_primary(work, lease)
+            _session, how = await ctx.promotion.ensure_primary(work, lease)
             report.promoted += how == "promoted"
             report.minted += how == "minted"
-            cleaned = await recovery.cleanup(work, ctx.options.cleanup_default if max_backups is None else max_backups)
+            cleaned = await ctx.cleanup.cleanup(
+                work, ctx.options.cleanup_default if max_backups is None else max_backups
+            )
             report.revoked += len(cleaned.revoked)
-            report.minted += await recovery.top_up(work, lease, ctx.options.target_backups)
-            reconciled = await recovery.minter.reconciler.reconcile(work, lease)  # what failed mints left behind
+            report.minted += await ctx.top_up.top_up(work, lease, ctx.options.target_backups)
+            reconciled = await ctx.minter.reconciler.reconcile(work, lease)  # what failed mints left behind
             report.orphans_reset += reconciled.revoked
-            keeper = work.keeper
+            keeper = work.pool.keeper
             if keeper is not None:
-                verdict = await recovery.check(work, keeper)
+                verdict = await ctx.checks.check(work, keeper)
                 if verdict.kind is VerdictKind.DEAD:
                     work.retire(keeper, ctx.clock.now(), verdict.reason)
                 else:
                     await _count_unknown_authorizations(ctx, work, keeper, report)
-            work.event(Action.MAINTAINED, ctx.clock.now(), live_backups=len(work.backups))
+            work.event(Action.MAINTAINED, ctx.clock.now(), live_backups=len(work.pool.backups))
             report.healthy += 1
     except AccountUnrecoverable:
         report.unrecoverable += 1
@@ -193,7 +194,7 @@ async def _maintain(
         await _failed(ctx, account.id, phone, exc, report, actor)
     finally:
         report.retired += sum(w.retired_dead for w in seen)
-        report.quarantined += sum(len(w.quarantined) for w in seen)
+        report.quarantined += sum(len(w.pool.quarantined) for w in seen)
 
 
 async def _keep_alive(ctx: UseCaseContext, work: LockedAccount) -> int:
@@ -203,12 +204,10 @@ async def _keep_alive(ctx: UseCaseContext, work: LockedAccount) -> int:
     replaced, a dead backup retired). AccountBanned propagates (the account is marked)."""
     stale_before = ctx.clock.now() - ctx.options.maintenance.keepalive
     asked = 0
-    for session in list(work.sessions):
-        if not session.role.usable or session.string is None:
-            continue  # quarantined: left alone until an operator acts
+    for session in work.pool.usable:  # quarantined ones are left alone until an operator acts
         if session.verdict_at is not None and session.verdict_at > stale_before:
             continue
-        await ctx.recovery.check(work, session, use_cache=False)
+        await ctx.checks.check(work, session, use_cache=False)
         asked += 1
     return asked
 
@@ -223,7 +222,7 @@ async def _count_unknown_authorizations(
             listed = await ctx.gateway.authorizations(work.access(keeper))
     except (TimeoutError, TgSessionsError):
         return
-    held = sum(1 for s in work.sessions if s.string is not None)
+    held = sum(1 for s in work.pool.sessions if s.string is not None)
     extra = len(listed) - held
     if extra > 0:
         report.unknown_authorizations[work.phone] = extra

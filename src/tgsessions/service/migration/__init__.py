@@ -1,7 +1,7 @@
 """The migration wing: data in and out of the replaced service, nothing lost.
 
 Use cases: import of a MongoDB export of ``archivedClients`` (and ``users``) records, streamed, in batches, with a
-report and optional validation at Telegram (``importing``, ``source_records``, ``import_report``,
-``import_validation``); export in the same shape (``exporting``); repair of strings stored verbatim by tgsessions 0.1
-(``repair``).
+report and optional validation at Telegram (``importing``, with ``import_options``, ``source_records``,
+``import_batches``, ``import_archived``, ``import_users``, ``import_report``, ``import_validation``); export in the same
+shape (``exporting``); repair of strings stored verbatim by tgsessions 0.1 (``repair``).
 """

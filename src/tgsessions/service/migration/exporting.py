@@ -16,7 +16,7 @@ from datetime import datetime
 
 from tgsessions.domain.errors import FormatUnavailable
 from tgsessions.domain.model import Account, Action, Event, Role, Session
-from tgsessions.domain.ports import AccountRepository, Clock, Database
+from tgsessions.domain.ports import AuditLog, Clock, Database
 from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.migration.source_records import REDACTED_MARK
 from tgsessions.service.session_strings import render_stored
@@ -32,7 +32,7 @@ class ExportReport:
     users: int = 0
 
 
-async def _imported_history(repo: AccountRepository, account_id: int) -> list[Event]:
+async def _imported_history(repo: AuditLog, account_id: int) -> list[Event]:
     found: list[Event] = []
     before: int | None = None
     while page := await repo.events(account_id, limit=500, before_id=before):
@@ -117,8 +117,9 @@ async def export_accounts(
             rows = []
             for account in page:
                 assert account.id is not None
-                sessions = await uow.accounts.sessions(account.id)
-                rows.append((account, sessions, await _imported_history(uow.accounts, account.id)))
+                sessions = await uow.sessions.sessions(account.id)
+                rows.append((account, sessions, await _imported_history(uow.audit, account.id)))
+
         if not page:
             return report
         for account, sessions, history in rows:
@@ -138,7 +139,7 @@ async def export_accounts(
             if account.id is not None
         ]
         async with db.unit_of_work() as uow:
-            await uow.accounts.append_events(events)
+            await uow.audit.append_events(events)
             await uow.commit()
         report.accounts += len(rows)
         after = page[-1].id

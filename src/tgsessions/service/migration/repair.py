@@ -53,7 +53,7 @@ async def repair_sessions(ctx: UseCaseContext, *, actor: str, page_size: int = 2
             report.accounts += 1
             async with ctx.working(account.phone, actor) as (work, _lease):
                 changed = False
-                for session in list(work.sessions):
+                for session in list(work.pool.sessions):
                     if not _needs_repair(session):
                         continue
                     report.sessions_seen += 1
@@ -72,7 +72,7 @@ async def _repair_one(ctx: UseCaseContext, work: LockedAccount, session: Session
     new_id = session_id_for(ctx.cipher, data)
     if new_id != session.session_id:
         async with ctx.db.unit_of_work() as uow:
-            other = await uow.accounts.find_session(new_id)
+            other = await uow.sessions.find_session(new_id)
         if other is not None:
             report.duplicates += 1
             return False

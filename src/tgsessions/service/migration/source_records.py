@@ -44,7 +44,7 @@ class Rejected(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class SourceHistoryEntry:
     index: int
     at: datetime | None
     description: str
@@ -62,7 +62,7 @@ class ArchivedClient:
     updated_at: datetime | None
     last_updated: datetime | None
     last_cleanup: datetime | None
-    history: tuple[HistoryEntry, ...]
+    history: tuple[SourceHistoryEntry, ...]
 
     def strings(self) -> list[IncomingSession]:
         return [self.primary, *self.backups]
@@ -165,16 +165,17 @@ def parse_user(record: SourceRecord, fmt: SessionFormat | None = None) -> UserRe
     return UserRecord(record.position, record.unit, phone, keeper, password)
 
 
-def _history(entries: object, secrets: list[Secret]) -> list[HistoryEntry]:
+def _history(entries: object, secrets: list[Secret]) -> list[SourceHistoryEntry]:
     if not isinstance(entries, list):
         return []
-    found: list[HistoryEntry] = []
+    found: list[SourceHistoryEntry] = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
             continue
         at = next((v for name in HISTORY_DATE_FIELDS if isinstance(v := entry.get(name), datetime)), None)
         entry_id = entry.get("_id")
-        found.append(HistoryEntry(index, at, describe(entry, secrets), entry_id if isinstance(entry_id, str) else None))
+        entry_id = entry_id if isinstance(entry_id, str) else None
+        found.append(SourceHistoryEntry(index, at, describe(entry, secrets), entry_id))
     return found
 
 

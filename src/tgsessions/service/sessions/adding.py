@@ -92,8 +92,8 @@ async def add_account(
                 string=seed.string,
                 source_format=seed.format,
             )
-            added.append(await uow.accounts.add_session(session))
-        await uow.accounts.append_event(
+            added.append(await uow.sessions.add_session(session))
+        await uow.audit.append_event(
             Event(stored.id, Action.ACCOUNT_ADDED, actor, "ok", now, detail={"sessions": len(added)})
         )
         await uow.commit()
@@ -114,7 +114,7 @@ async def _candidate(
     """
     session_id = session_id_for(ctx.cipher, incoming.data)
     async with ctx.db.unit_of_work() as uow:
-        existing = await uow.accounts.find_session(session_id)
+        existing = await uow.sessions.find_session(session_id)
     now = ctx.clock.now()
     number = work.phone
     if existing is not None:
@@ -126,7 +126,9 @@ async def _candidate(
             raise SessionRejected("this session is quarantined; an operator must release it first", field=field)
         if existing.role is Role.KEEPER and not keeper_ok:
             raise SessionRejected("this is the account's keeper session, never handed out", field=field)
-        candidate = next(s for s in work.sessions if s.session_id == session_id)
+        held = work.pool.find(session_id)
+        assert held is not None  # stored for this account and not retired: loaded into its pool
+        candidate = held
     else:
         candidate = Session(
             session_id, work.account_id, Role.BACKUP, Origin.MANUAL, work.account.identity, now, now,
@@ -135,9 +137,9 @@ async def _candidate(
     if incoming.user_id is not None and work.account.user_id is None:
         work.account.user_id = incoming.user_id
         work.touch_account()
-    verdict = await ctx.recovery.check(work, candidate, use_cache=False)
+    verdict = await ctx.checks.check(work, candidate, use_cache=False)
     if verdict.kind is VerdictKind.UNKNOWN:
-        raise ctx.recovery.unavailable(work, [verdict])
+        raise ctx.checks.unavailable(work, [verdict])
     if not verdict.is_alive:
         if existing is not None:
             work.retire(candidate, now, verdict.reason)
@@ -157,7 +159,7 @@ def _step_aside(ctx: UseCaseContext, work: LockedAccount, old: Session, verdict:
     if verdict.kind is VerdictKind.DEAD:
         work.retire(old, now, verdict.reason)
     else:
-        old.role, old.role_since = Role.BACKUP, now
+        work.pool.step_aside(old, now)
         work.touch(old)
 
 
@@ -168,23 +170,21 @@ async def update_session(
     becomes the newest backup. Backups beyond ``max_backups`` are revoked and retired."""
     number = normalise_phone(phone)
     incoming = read_session(new_session, field="newSession", fmt=fmt)
-    recovery = ctx.recovery
     async with ctx.working(number, actor) as (work, _lease):
         candidate, existing = await _candidate(ctx, work, incoming, field="newSession", keeper_ok=False)
         now = ctx.clock.now()
-        old = work.primary
+        old = work.pool.primary
         if old is candidate:
             return ctx.info(candidate)
         if old is not None:
-            _step_aside(ctx, work, old, await recovery.check(work, old))
-        candidate.role, candidate.role_since = Role.PRIMARY, now
+            _step_aside(ctx, work, old, await ctx.checks.check(work, old))
         if existing is None:
             work.add(candidate)
-        else:
-            work.touch(candidate)
-        recovery.primary_changed(work)
+        work.pool.assign(candidate, Role.PRIMARY, now)
+        work.touch(candidate)
+        ctx.checks.primary_changed(work)
         work.event(Action.UPDATED, now, session=candidate, previous=old.session_id if old else None)
-        await recovery.enforce_limit(work)
+        await ctx.cleanup.enforce_limit(work)
         return ctx.info(candidate)
 
 
@@ -221,21 +221,20 @@ async def add_session(
         candidate, existing = await _candidate(ctx, work, incoming, field="session", keeper_ok=True)
         now = ctx.clock.now()
         if role is Role.KEEPER and candidate.role is not Role.KEEPER:
-            old = work.keeper
+            old = work.pool.keeper
             if old is not None:
-                _step_aside(ctx, work, old, await ctx.recovery.check(work, old))
+                _step_aside(ctx, work, old, await ctx.checks.check(work, old))
         elif role is Role.BACKUP and candidate.role is not Role.BACKUP:
             raise SessionRejected(f"this session is already the account's {candidate.role.value}", field="session")
-        candidate.role, candidate.role_since = role, now
         if existing is None:
             work.add(candidate)
-        else:
-            work.touch(candidate)
+        work.pool.assign(candidate, role, now)
+        work.touch(candidate)
         if password is not None:
             work.account.two_fa = password
             work.touch_account()
         work.event(Action.UPDATED, now, session=candidate, role=role.value)
-        await ctx.recovery.enforce_limit(work)
+        await ctx.cleanup.enforce_limit(work)
         return ctx.info(candidate)
 
 

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from tgsessions.domain.clock import Sleep
 from tgsessions.domain.errors import InvalidInput, UnknownPhone
 from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Session
@@ -17,11 +18,14 @@ from tgsessions.domain.ports import Cipher, Clock, Database, Lease, TelegramGate
 from tgsessions.domain.secret import Secret
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.results import SessionInfo
+from tgsessions.service.sessions.checks import SessionChecks
+from tgsessions.service.sessions.cleanup import Cleanup
 from tgsessions.service.sessions.locked_account import LockedAccount
 from tgsessions.service.sessions.minting import Minter
 from tgsessions.service.sessions.phone_locks import Hold, PhoneLocks
-from tgsessions.service.sessions.recovery import Recovery
-from tgsessions.service.sessions.validation import Sleep, Validator
+from tgsessions.service.sessions.promotion import Promotion
+from tgsessions.service.sessions.top_up import TopUp
+from tgsessions.service.sessions.validation import Validator
 from tgsessions.service.sessions.warm_path import WarmFetches
 
 log = logging.getLogger("tgsessions.factory")
@@ -58,7 +62,11 @@ class UseCaseContext:
     clock: Clock
     options: FactoryOptions
     locks: PhoneLocks
-    recovery: Recovery
+    minter: Minter
+    checks: SessionChecks  # validate, and act on what Telegram says of the account
+    promotion: Promotion  # a live primary: validated, promoted or minted
+    cleanup: Cleanup  # dead retired, the limit enforced, revocation
+    top_up: TopUp  # backups minted up to the target
     warm: WarmFetches
     primary_hints: PrimaryHints = field(default_factory=lambda: PrimaryHints())
     metrics: Metrics = field(default_factory=NoMetrics)
@@ -82,11 +90,15 @@ class UseCaseContext:
         metrics = metrics or NoMetrics()
         validator = Validator(gateway, cache, clock, options, sleep=sleep, rand=rand, metrics=metrics)
         minter = Minter(db, gateway, cipher, clock, options, sleep=sleep, rand=rand, metrics=metrics)
-        recovery = Recovery(gateway, cache, clock, options, validator, minter, metrics=metrics)
+        checks = SessionChecks(validator, clock)
+        promotion = Promotion(checks, minter, clock, metrics=metrics)
+        cleanup = Cleanup(checks, gateway, cache, clock, options)
+        top_up = TopUp(promotion, minter, options)
         locks = PhoneLocks(db.leases, ttl=options.lease_ttl, wait=options.lease_wait, holder=lock_holder)
         hints = PrimaryHints()
         warm = WarmFetches(db, clock, hints.forget)
-        return cls(db, gateway, cache, cipher, clock, options, locks, recovery, warm, hints, metrics)
+        return cls(db, gateway, cache, cipher, clock, options, locks, minter, checks, promotion, cleanup, top_up, warm,
+                   hints, metrics)  # fmt: skip
 
     @asynccontextmanager
     async def working(self, phone: str, actor: str) -> AsyncIterator[tuple[LockedAccount, Lease]]:

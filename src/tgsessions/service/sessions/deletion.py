@@ -41,15 +41,15 @@ async def delete_account(
             hold.released = True
             raise
         async with ctx.db.unit_of_work() as uow:
-            history = await uow.accounts.events(work.account_id, limit=HISTORY_IN_RECORD)
-        record = build_record(work.account, work.sessions, history, with_strings=with_strings, fmt=fmt)
-        held = [s.session_id for s in work.sessions]
+            history = await uow.audit.events(work.account_id, limit=HISTORY_IN_RECORD)
+        record = build_record(work.account, work.pool.sessions, history, with_strings=with_strings, fmt=fmt)
+        held = [s.session_id for s in work.pool.sessions]
         revoked = await _revoke_all(ctx, work, hold.lease) if revoke else []
         now = ctx.clock.now()
         deletion = AccountDeletion(number, work.account_id, now, actor, tuple(held), tuple(revoked))
         async with ctx.db.unit_of_work(fence=hold.lease) as uow:
             if with_strings:
-                await uow.accounts.append_event(handed_out(record, actor, now, "delete"))  # gone with the rest
+                await uow.audit.append_event(handed_out(record, actor, now, "delete"))  # gone with the rest
             await uow.accounts.delete_account(deletion)
             await uow.commit()
         await ctx.db.leases.forget(hold.lease)
@@ -63,7 +63,7 @@ async def _revoke_all(ctx: UseCaseContext, work: LockedAccount, lease: Lease) ->
     recorded durably as soon as Telegram confirmed it. A banned or deactivated account has no live session left."""
     revoked: list[str] = []
     failed = 0
-    for session in [s for s in work.sessions if s.string is not None and s.role.usable]:
+    for session in work.pool.usable:
         try:
             async with asyncio.timeout(ctx.options.revoke_timeout):
                 await ctx.gateway.log_out(work.access(session))

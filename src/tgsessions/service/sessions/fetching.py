@@ -1,7 +1,7 @@
 """fetch_one and batch_fetch: hand out a session that works right now.
 
 Warm path: the primary's verdict is cached alive, so one short read plus the audit row, without the lock.
-Cold path: under the phone lock, validate the primary, promote the newest live backup, or mint (recovery.py).
+Cold path: under the phone lock, validate the primary, promote the newest live backup, or mint (promotion.py).
 Every hand-out writes a ``handed_out`` event in the same transaction; if that write fails, nothing is returned.
 """
 
@@ -16,6 +16,7 @@ from tgsessions.domain.model import Account, Action, Session
 from tgsessions.domain.phone import normalise_phone
 from tgsessions.service.results import BatchItem, FetchResult
 from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions.top_up import top_up_in_background
 
 log = logging.getLogger("tgsessions.factory")
 
@@ -35,13 +36,16 @@ async def _fetch(ctx: UseCaseContext, phone: object, *, actor: str) -> FetchResu
     warm = await _fetch_cached(ctx, number, actor)
     if warm is not None:
         return warm
+    # lease → pool: the phone is held and its account loaded as a LockedAccount (its AccountPool inside)
     async with ctx.working(number, actor) as (work, lease):
-        session, how = await ctx.recovery.ensure_primary(work, lease)
+        # validate → promote/mint: the primary if alive, else the newest live backup, else a fresh mint
+        session, how = await ctx.promotion.ensure_primary(work, lease)
         work.event(Action.HANDED_OUT, ctx.clock.now(), session=session, how=how)
         result = _result(work.account, session, how)
+    # persist → hand out: leaving the block wrote every change and the handed_out event in one fenced commit
     ctx.primary_hints.set(number, result.session_id)
     if how in ("promoted", "minted") and ctx.options.top_up_in_background:
-        ctx.spawn(f"top-up:{number}", top_up(ctx, number))
+        ctx.spawn(f"top-up:{number}", top_up_in_background(ctx, number))
     return result
 
 
@@ -76,15 +80,6 @@ def _result(account: Account, session: Session, how: str) -> FetchResult:
         user_id=account.user_id,
         api_id=session.identity.api_id,
     )
-
-
-async def top_up(ctx: UseCaseContext, phone: str) -> None:
-    """Background: mint backups up to the target after a promotion or a mint. Failures are logged, not raised."""
-    try:
-        async with ctx.working(phone, "top-up") as (work, lease):
-            await ctx.recovery.top_up(work, lease, ctx.options.target_backups)
-    except TgSessionsError as exc:
-        log.info("top-up of %s stopped: %s", phone, exc.code)
 
 
 async def batch_fetch(ctx: UseCaseContext, phones: Sequence[object], *, actor: str) -> list[BatchItem]:

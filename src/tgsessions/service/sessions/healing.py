@@ -15,12 +15,12 @@ log = logging.getLogger("tgsessions.reconcile")
 async def reconcile_open_intents(ctx: UseCaseContext, *, actor: str) -> dict[str, Reconciled]:
     """Reconcile every account with an open login attempt; what one account cannot finish now stays open."""
     async with ctx.db.unit_of_work() as uow:
-        phones = await uow.accounts.phones_with_open_login_attempts()
+        phones = await uow.audit.phones_with_open_login_attempts()
     done: dict[str, Reconciled] = {}
     for phone in phones:
         try:
             async with ctx.working(phone, actor) as (work, lease):
-                done[phone] = await ctx.recovery.minter.reconciler.reconcile(work, lease)
+                done[phone] = await ctx.minter.reconciler.reconcile(work, lease)
         except TgSessionsError as exc:
             log.info("reconciling %s: %s", phone, exc.code)
     if phones:

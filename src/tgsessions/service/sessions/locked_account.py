@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tgsessions.domain.account_pool import AccountPool
 from tgsessions.domain.errors import UnknownPhone
-from tgsessions.domain.model import Account, Action, Event, Role, Session
-from tgsessions.domain.policies import newest_first
+from tgsessions.domain.model import Account, Action, Event, Session
 from tgsessions.domain.ports import Database, Lease, SessionAccess
 from tgsessions.domain.verdict import QUARANTINE_REASONS
 from tgsessions.service.session_strings import canonical_text
@@ -20,7 +20,7 @@ from tgsessions.service.session_strings import canonical_text
 @dataclass(slots=True)
 class LockedAccount:
     account: Account
-    sessions: list[Session]
+    pool: AccountPool  # the rules of its sessions: ask it which is primary, which backups, what to promote
     actor: str
     account_dirty: bool = False
     retired_dead: int = 0  # sessions retired because Telegram said they are dead (not revoked by us)
@@ -35,8 +35,8 @@ class LockedAccount:
             account = await uow.accounts.get_account(phone)
             if account is None or account.id is None:
                 raise UnknownPhone(phone)
-            sessions = await uow.accounts.sessions(account.id)
-        return cls(account, sessions, actor)
+            sessions = await uow.sessions.sessions(account.id)
+        return cls(account, AccountPool(sessions), actor)
 
     @property
     def account_id(self) -> int:
@@ -46,27 +46,6 @@ class LockedAccount:
     @property
     def phone(self) -> str:
         return self.account.phone
-
-    def role(self, role: Role) -> list[Session]:
-        return [s for s in self.sessions if s.role is role]
-
-    @property
-    def primary(self) -> Session | None:
-        found = self.role(Role.PRIMARY)
-        return found[0] if found else None
-
-    @property
-    def keeper(self) -> Session | None:
-        found = self.role(Role.KEEPER)
-        return found[0] if found else None
-
-    @property
-    def quarantined(self) -> list[Session]:
-        return self.role(Role.QUARANTINED)
-
-    @property
-    def backups(self) -> list[Session]:
-        return newest_first(self.role(Role.BACKUP))
 
     def access(self, session: Session) -> SessionAccess:
         assert session.string is not None, "a retired session cannot connect"
@@ -80,7 +59,7 @@ class LockedAccount:
         self.account_dirty = True
 
     def add(self, session: Session) -> None:
-        self.sessions.append(session)
+        self.pool.admit(session)
         self._new.append(session)
 
     def retire(self, session: Session, now: datetime, reason: str) -> None:
@@ -89,16 +68,15 @@ class LockedAccount:
         if reason in QUARANTINE_REASONS:
             self.quarantine(session, now, reason)
             return
-        session.retire(now)
+        self.pool.retire(session, now)
         if reason != "revoked":
             self.retired_dead += 1
-        self.sessions.remove(session)
         self.touch(session)
         self.event(Action.RETIRED, now, session=session, reason=reason)
 
     def quarantine(self, session: Session, now: datetime, reason: str) -> None:
         """Keep the session (and its string) but never use it again until an operator acts."""
-        session.quarantine(now)
+        self.pool.quarantine(session, now)
         self.quarantine_reasons.append(reason)
         self.touch(session)
         self.event(Action.QUARANTINED, now, session=session, reason=reason)
@@ -136,16 +114,16 @@ class LockedAccount:
         if not self.has_changes:
             return
         async with db.unit_of_work(fence=fence, release=release) as uow:
-            repo = uow.accounts
             for session in self._new:
-                stored = await repo.add_session(session)
+                stored = await uow.sessions.add_session(session)
                 session.id = stored.id
             for session in self._dirty.values():
-                await repo.save_session(session)
+                await uow.sessions.save_session(session)
             if self.account_dirty:
                 self.account.updated_at = now
-                await repo.save_account(self.account)
-            await repo.append_events(self._events)
+                await uow.accounts.save_account(self.account)
+            await uow.audit.append_events(self._events)
+
             await uow.commit()
         self._dirty.clear()
         self._new.clear()

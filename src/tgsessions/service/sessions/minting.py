@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
+from tgsessions.domain.clock import Sleep
 from tgsessions.domain.errors import LoginBudgetSpent, MintFailed, TelegramUnavailable, TgSessionsError
 from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Action, Origin, Role, Session
@@ -30,7 +31,6 @@ from tgsessions.service.options import FactoryOptions
 from tgsessions.service.session_strings import session_id_of
 from tgsessions.service.sessions.locked_account import LockedAccount
 from tgsessions.service.sessions.reconciliation import Reconciler
-from tgsessions.service.sessions.validation import Sleep
 
 log = logging.getLogger("tgsessions.minting")
 
@@ -65,7 +65,7 @@ class Minter:
         budget = self._options.login_budget
         now = self._clock.now()
         async with self._db.unit_of_work() as uow:
-            times = await uow.accounts.event_times(work.account_id, Action.LOGIN_ATTEMPT, now - budget.window)
+            times = await uow.audit.event_times(work.account_id, Action.LOGIN_ATTEMPT, now - budget.window)
         return budget.remaining(len(times)), budget.retry_after(times, now)
 
     async def mint(
@@ -127,7 +127,7 @@ class Minter:
         """Close the account's mint intents: at once when this clean attempt is the only one open, else by
         reconciling (best effort: what is not done now stays open for start-up and maintenance)."""
         async with self._db.unit_of_work() as uow:
-            attempts = await uow.accounts.open_login_attempts(work.account_id)
+            attempts = await uow.audit.open_login_attempts(work.account_id)
         if clean and len(attempts) <= 1:
             work.event(Action.RECONCILED, self._clock.now(), attempts=len(attempts), revoked=0)
             await work.flush(self._db, fence, now=self._clock.now())

@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 
 from tgsessions.domain.errors import AccountBanned, MintFailed, TgSessionsError
 from tgsessions.domain.model import Action, Session
-from tgsessions.domain.policies import mint_source_order
 from tgsessions.domain.ports import Authorization, Clock, Database, Lease, TelegramGateway
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.sessions.locked_account import LockedAccount
@@ -59,7 +58,7 @@ class Reconciler:
     async def reconcile(self, work: LockedAccount, fence: Lease) -> Reconciled:
         """Reset the authorizations the account's open login attempts left behind; close them when none is left."""
         async with self._db.unit_of_work() as uow:
-            attempts = await uow.accounts.open_login_attempts(work.account_id)
+            attempts = await uow.audit.open_login_attempts(work.account_id)
         if not attempts:
             return Reconciled(0, closed=True)
         try:
@@ -83,8 +82,8 @@ class Reconciler:
         """The unheld authorizations of ours, and the sessions to reset them from, likeliest first (the keeper, then
         the oldest: Telegram lets only a session older than 24 h reset others, and says so if one is younger)."""
         now = self._clock.now()
-        live = [s for s in work.sessions if s.role.usable and s.string is not None]
-        order = mint_source_order(live, now)
+        live = work.pool.usable
+        order = work.pool.mint_sources(now)
         lister = order[0] if order else (live[0] if live else None)
         if lister is None:
             return [], []

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tgsessions.domain.account_pool import AccountPool
 from tgsessions.domain.errors import FormatUnavailable, UnknownPhone
-from tgsessions.domain.model import Account, Action, Event, Role, Session
+from tgsessions.domain.model import Account, Action, Event, Session
 from tgsessions.domain.phone import normalise_phone
-from tgsessions.domain.policies import newest_first
-from tgsessions.domain.ports import AccountRepository
+from tgsessions.domain.ports import AccountStore, UnitOfWork
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.session_strings import render_stored
@@ -54,8 +54,9 @@ def build_record(
     fmt: SessionFormat | None,
 ) -> AccountRecord:  # fmt: skip
     assert account.id is not None
-    primary = next((s for s in sessions if s.role is Role.PRIMARY and s.string is not None), None)
-    backups = [s for s in newest_first([s for s in sessions if s.role is Role.BACKUP]) if s.string is not None]
+    pool = AccountPool(sessions)
+    primary = pool.primary if pool.primary is not None and pool.primary.string is not None else None
+    backups = [s for s in pool.backups if s.string is not None]
     return AccountRecord(
         account_id=account.id,
         phone=account.phone,
@@ -78,13 +79,13 @@ def handed_out(record: AccountRecord, actor: str, now: datetime, via: str) -> Ev
 
 
 async def _records(
-    repo: AccountRepository, accounts: Sequence[Account], *, with_strings: bool, fmt: SessionFormat | None
+    uow: UnitOfWork, accounts: Sequence[Account], *, with_strings: bool, fmt: SessionFormat | None
 ) -> list[AccountRecord]:
     found = []
     for account in accounts:
         assert account.id is not None
-        sessions = await repo.sessions(account.id)
-        history = await repo.events(account.id, limit=HISTORY_IN_RECORD)
+        sessions = await uow.sessions.sessions(account.id)
+        history = await uow.audit.events(account.id, limit=HISTORY_IN_RECORD)
         found.append(build_record(account, sessions, history, with_strings=with_strings, fmt=fmt))
     return found
 
@@ -99,12 +100,12 @@ async def read_records(
         if phones is None:
             accounts = await _all_accounts(uow.accounts)
         else:
-            by_phone = {a.phone: a for a in await uow.accounts.accounts_by_phone(list(phones))}
+            by_phone = {a.phone: a for a in await uow.bulk.accounts_by_phone(list(phones))}
             accounts = [by_phone[p] for p in phones if p in by_phone]
-        records = await _records(uow.accounts, accounts, with_strings=with_strings, fmt=fmt)
+        records = await _records(uow, accounts, with_strings=with_strings, fmt=fmt)
         if with_strings and records:  # audited in the same commit as the read
             now = ctx.clock.now()
-            await uow.accounts.append_events([handed_out(r, actor, now, via) for r in records])
+            await uow.audit.append_events([handed_out(r, actor, now, via) for r in records])
             await uow.commit()
     return records
 
@@ -120,7 +121,8 @@ async def read_record(
     return found[0]
 
 
-async def _all_accounts(repo: AccountRepository, page: int = 500) -> list[Account]:
+async def _all_accounts(repo: AccountStore, page: int = 500) -> list[Account]:
+
     found: list[Account] = []
     after: int | None = None
     while batch := await repo.accounts_page(after_id=after, limit=page):

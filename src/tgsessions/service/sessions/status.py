@@ -2,45 +2,44 @@
 
 from __future__ import annotations
 
+from tgsessions.domain.account_pool import AccountPool
 from tgsessions.domain.errors import AccountBanned, InvalidInput, UnknownPhone
-from tgsessions.domain.model import Account, Role
+from tgsessions.domain.model import Account
 from tgsessions.domain.phone import normalise_phone
-from tgsessions.domain.policies import newest_first, reliability
+from tgsessions.domain.policies import reliability
 from tgsessions.domain.ports import CacheStats
 from tgsessions.domain.verdict import VerdictKind
-from tgsessions.service.results import AccountSummary, CleanupReport, HistoryPage, SessionInfo, StatusReport
+from tgsessions.service.results import AccountSummary, HistoryPage, SessionInfo, StatusReport
 from tgsessions.service.sessions.context import UseCaseContext
-
-MAX_CLEANUP_LIMIT = 20
 
 
 async def session_status(ctx: UseCaseContext, phone: object, *, actor: str) -> StatusReport:
     """The primary is checked now (cache first); backups and keeper are reported by their last known verdict."""
     number = normalise_phone(phone)
     async with ctx.working(number, actor) as (work, _lease):
-        primary = work.primary
+        primary = work.pool.primary
         primary_alive: bool | None = None
         if primary is not None and not work.account.is_banned:
             try:
-                verdict = await ctx.recovery.check(work, primary)
+                verdict = await ctx.checks.check(work, primary)
             except AccountBanned:
                 primary_alive = False
             else:
                 primary_alive = None if verdict.kind is VerdictKind.UNKNOWN else verdict.is_alive
         elif work.account.is_banned:
             primary_alive = False
-        backups = work.backups
+        backups = work.pool.backups
         live = sum(s.verdict is VerdictKind.ALIVE for s in backups)
         async with ctx.db.unit_of_work() as uow:
-            recent = await uow.accounts.recent_verdicts(work.account_id, ctx.options.recent_verdicts)
-        left, _wait = await ctx.recovery.minter.budget_left(work)
+            recent = await uow.audit.recent_verdicts(work.account_id, ctx.options.recent_verdicts)
+        left, _wait = await ctx.minter.budget_left(work)
         score = reliability(
             primary_alive=bool(primary_alive),
             live_backups=live,
             recent=recent,
             target_backups=ctx.options.target_backups,
         )
-        checks = [s.verdict_at for s in work.sessions if s.verdict_at is not None]
+        checks = [s.verdict_at for s in work.pool.sessions if s.verdict_at is not None]
         account = work.account
         return StatusReport(
             phone=number,
@@ -49,10 +48,10 @@ async def session_status(ctx: UseCaseContext, phone: object, *, actor: str) -> S
             primary_alive=primary_alive,
             breaker_open=primary is not None and primary.breaker_open(ctx.clock.now()),
             primary=ctx.info(primary) if primary else None,
-            keeper=ctx.info(work.keeper) if work.keeper else None,
+            keeper=ctx.info(work.pool.keeper) if work.pool.keeper else None,
             live_backups=live,
             total_backups=len(backups),
-            quarantined=len(work.quarantined),
+            quarantined=len(work.pool.quarantined),
             reliability_score=score.score,
             reliability_level=score.level,
             login_attempts_left=left,
@@ -76,8 +75,8 @@ async def list_backups(ctx: UseCaseContext, phone: object) -> list[SessionInfo]:
     account = await _account(ctx, number)
     assert account.id is not None
     async with ctx.db.unit_of_work() as uow:
-        sessions = await uow.accounts.sessions(account.id)
-    return [ctx.info(s) for s in newest_first(s for s in sessions if s.role is Role.BACKUP)]
+        sessions = await uow.sessions.sessions(account.id)
+    return [ctx.info(s) for s in AccountPool(sessions).backups]
 
 
 async def history(ctx: UseCaseContext, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
@@ -90,21 +89,9 @@ async def history(ctx: UseCaseContext, phone: object, *, limit: int = 50, before
     account = await _account(ctx, number)
     assert account.id is not None
     async with ctx.db.unit_of_work() as uow:
-        events = await uow.accounts.events(account.id, limit=limit, before_id=before)
+        events = await uow.audit.events(account.id, limit=limit, before_id=before)
     next_before = events[-1].id if len(events) == limit else None
     return HistoryPage(number, events, next_before)
-
-
-async def cleanup_sessions(
-    ctx: UseCaseContext, phone: object, max_backups: int | None = None, *, actor: str
-) -> CleanupReport:
-    number = normalise_phone(phone)
-    limit = ctx.options.cleanup_default if max_backups is None else max_backups
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_CLEANUP_LIMIT:
-        raise InvalidInput(f"maxSessions must be a whole number from 0 to {MAX_CLEANUP_LIMIT}", field="maxSessions")
-    async with ctx.working(number, actor) as (work, _lease):
-        ctx.recovery.refuse_banned(work)
-        return await ctx.recovery.cleanup(work, limit)
 
 
 async def list_accounts(ctx: UseCaseContext, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from tgsessions.domain.clock import Sleep
 from tgsessions.domain.metrics import Metrics, NoMetrics
 from tgsessions.domain.model import Action, Session
 from tgsessions.domain.policies import backoff_delay
@@ -19,8 +20,6 @@ from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
 from tgsessions.domain.verdict import Reason, Verdict
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.sessions.locked_account import LockedAccount
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,7 +72,7 @@ class WarmFetches:
                                         detail={"how": "cached"}))  # fmt: skip
                 answers.append((waiter, answer))
             if events:
-                await uow.accounts.append_events(events)
+                await uow.audit.append_events(events)
                 await uow.commit()
         for waiter, answer in answers:
             if waiter.future.done():

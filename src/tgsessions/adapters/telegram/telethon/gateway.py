@@ -20,7 +20,7 @@ from telethon import TelegramClient, errors
 from telethon.tl import functions, types
 
 from tgsessions.adapters.telegram.telethon.clients import ClientFactory, MalformedSession, TelethonConfig, parse_session
-from tgsessions.adapters.telegram.telethon.minting import Minter, invoke
+from tgsessions.adapters.telegram.telethon.login_flow import LoginFlow
 from tgsessions.adapters.telegram.telethon.outcomes import (
     LoginStepFailed,
     domain_error,
@@ -32,6 +32,7 @@ from tgsessions.adapters.telegram.telethon.outcomes import (
     verdict_for,
 )
 from tgsessions.adapters.telegram.telethon.pool import ConnectionPool, FloodGates, account_key, session_key
+from tgsessions.adapters.telegram.telethon.raw_requests import invoke
 from tgsessions.domain.errors import MintFailed, TelegramUnavailable, TgSessionsError
 from tgsessions.domain.model import ClientIdentity
 from tgsessions.domain.ports import Authorization, Clock, MintedSession, SessionAccess
@@ -71,7 +72,7 @@ class TelethonGateway:
             close_timeout=config.cleanup_timeout,
         )
         self.gates = FloodGates(clock)
-        self.minter = Minter(config, self.factory, self.pool, clock)
+        self.minter = LoginFlow(config, self.factory, self.pool, clock)
 
     def __repr__(self) -> str:
         return f"TelethonGateway(endpoint={self.config.endpoint!r}, pool={self.pool!r})"

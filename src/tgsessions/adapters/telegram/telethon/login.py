@@ -19,8 +19,8 @@ from telethon.password import compute_check
 from telethon.tl import functions, types
 
 from tgsessions.adapters.telegram.telethon.clients import ClientFactory
-from tgsessions.adapters.telegram.telethon.minting import invoke
 from tgsessions.adapters.telegram.telethon.pool import disconnect
+from tgsessions.adapters.telegram.telethon.raw_requests import invoke
 from tgsessions.domain.errors import AccountBanned, InvalidInput, TelegramUnavailable
 from tgsessions.domain.model import ClientIdentity, Proxy
 from tgsessions.domain.secret import Secret

@@ -1,7 +1,7 @@
 """Telethon errors, translated: into verdicts for ``validate`` and into domain errors for every other call.
 
 The verdict table of docs/telegram.md lives here and nowhere else (the login table, which decides what a refused
-login step means, lives in minting.py). Messages name the phone, the step and Telegram's own error name
+login step means, lives in login_table.py). Messages name the phone, the step and Telegram's own error name
 (``rpc_name``: API_ID_PUBLISHED_FLOOD, not Telethon's generic BAD_REQUEST) only, never a session string, a password,
 an API hash or the Telethon request (which may carry them).
 """
@@ -56,8 +56,8 @@ class LoginAnswer(Exception):
 
 
 class LoginStepFailed(Exception):
-    """A refused login step, raised by the minter for the gateway to translate (``login_error``) after noting a
-    flood wait. Never leaves the adapter; its text is the step and Telegram's error name only."""
+    """A refused login step, raised by the login flow (login_flow.py) for the gateway to translate (``login_error``)
+    after noting a flood wait. Never leaves the adapter; its text is the step and Telegram's error name only."""
 
     def __init__(self, step: str, error: BaseException, *, transient: bool) -> None:
         super().__init__(f"{step}:{rpc_name(error)}")

@@ -77,7 +77,7 @@ class _Entry:
 
 
 @dataclass(eq=False)
-class Lease:
+class ClientLease:
     """A pooled connection lent to one caller; ``discard()`` closes it on return (e.g. after a log-out)."""
 
     client: Any
@@ -126,7 +126,7 @@ class ConnectionPool:
             yield
 
     @asynccontextmanager
-    async def connection(self, access: SessionAccess) -> AsyncIterator[Lease]:
+    async def connection(self, access: SessionAccess) -> AsyncIterator[ClientLease]:
         """The string's one connection (opened if needed), exclusively for the caller while the block runs."""
         key = session_key(access.string)
         entry = self._entries.get(key)
@@ -139,7 +139,7 @@ class ConnectionPool:
                     entry.timer.cancel()
                     entry.timer = None
                 async with self.slot(access.phone):
-                    lease = Lease(await self._connected(entry, access))
+                    lease = ClientLease(await self._connected(entry, access))
                     try:
                         yield lease
                     except BaseException as exc:

@@ -1,4 +1,4 @@
-"""SqlRunRepository: the RunRepository port over SQLAlchemy Core, inside one connection's transaction."""
+"""SqlRunStore: the RunStore port over SQLAlchemy Core, inside one connection's transaction."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tgsessions.domain.runs import MaintenanceRun
 PROGRESS_FIELDS = ("status", "total", "done", "finished_at", "report", "error", "last_account_id")
 
 
-class SqlRunRepository:
+class SqlRunStore:
     """Maintenance runs in the ``maintenance_runs`` table; the report is stored as a JSON object, so it must hold
     JSON-able values (and comes back as JSON does: tuples as lists, keys as strings). Returned runs are fresh
     objects. ``save_run`` writes the progress fields (status, total, done, finished_at, report, error and the resume

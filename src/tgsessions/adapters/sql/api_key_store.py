@@ -1,4 +1,4 @@
-"""SqlApiKeyRepository: the ApiKeyRepository port over SQLAlchemy Core, inside one connection's transaction."""
+"""SqlApiKeyStore: the ApiKeyStore port over SQLAlchemy Core, inside one connection's transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tgsessions.adapters.sql import mapping
-from tgsessions.adapters.sql.repository import violates_unique
+from tgsessions.adapters.sql.integrity import violates_unique
 from tgsessions.adapters.sql.tables import api_keys
 from tgsessions.domain.access import ApiKey
 from tgsessions.domain.errors import InvalidInput, NotFound
@@ -20,7 +20,7 @@ def duplicate_key(name: str) -> InvalidInput:
     return InvalidInput(f"an API key named {name} already exists", field="name")
 
 
-class SqlApiKeyRepository:
+class SqlApiKeyStore:
     """Keys in the ``api_keys`` table; only their keyed hash is stored. Returned keys are fresh objects.
 
     ``save_key`` writes what may change after creation (name, scopes, revoked_at, rate_limit_per_minute); key_id,

@@ -1,4 +1,4 @@
-"""Shared pieces of the request/response schemas: the error body and the camelCase base models.
+"""How the native API's bodies look on the wire: the camelCase base models, plain-text fields and the error body.
 
 The native API has one naming convention on the wire, camelCase (attributes stay snake_case in Python): responses
 derive from :class:`CamelModel`, request bodies from :class:`RequestModel`, which refuses unknown fields and
