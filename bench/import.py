@@ -36,7 +36,7 @@ from tgsessions.bootstrap import open_keys_and_database, read_mongo_export  # no
 from tgsessions.config import Settings  # noqa: E402
 from tgsessions.domain.clock import SystemClock  # noqa: E402
 from tgsessions.domain.session_codec import SessionData, SessionFormat, render  # noqa: E402
-from tgsessions.service.migration.importing import Importer, ImportOptions  # noqa: E402
+from tgsessions.service.migration import Importer, ImportOptions  # noqa: E402
 
 BASE = datetime(2023, 1, 1, tzinfo=UTC)
 

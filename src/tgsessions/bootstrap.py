@@ -35,12 +35,10 @@ from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import ConfigurationError
 from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
 from tgsessions.domain.secret import Secret
-from tgsessions.service.access.api_keys import KeyManager
-from tgsessions.service.access.rate_limits import RateLimiter
+from tgsessions.service.access import KeyManager, RateLimiter
 from tgsessions.service.factory import SessionFactory
-from tgsessions.service.keys.key_file_checks import coverage_refusal, missing_key_file
-from tgsessions.service.keys.rotation import KeyRotation
-from tgsessions.service.maintenance.scheduler import MaintenanceScheduler
+from tgsessions.service.keys import KeyRotation, coverage_refusal, missing_key_file
+from tgsessions.service.maintenance import MaintenanceScheduler
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.runtime import Runtime, readiness_probe
 

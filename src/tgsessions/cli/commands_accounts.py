@@ -16,7 +16,7 @@ from tgsessions.cli.reports import JsonOption, show_status
 from tgsessions.cli.secrets_input import STDIN, parse_proxy, read_secret, secret_option
 from tgsessions.domain.model import ClientIdentity, Proxy
 from tgsessions.service.results import AccountSummary, SessionInfo, StatusReport
-from tgsessions.service.sessions.adding import AddedAccount
+from tgsessions.service.sessions import AddedAccount
 
 accounts_app = typer.Typer(help="Add, list and show accounts.", no_args_is_help=True)
 

@@ -23,7 +23,7 @@ from tgsessions.cli.reports import JsonOption
 from tgsessions.config import Settings
 from tgsessions.domain.access import ApiKey, Scope, parse_scopes
 from tgsessions.domain.key_rotation import KINDS, BatchDone, KeyIds, KeyUsage
-from tgsessions.service.keys.rotation import RotationOutcome
+from tgsessions.service.keys import RotationOutcome
 
 keys_app = typer.Typer(help="The encryption key file and API keys.", no_args_is_help=True)
 

@@ -25,9 +25,7 @@ from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.ports import Cipher, Database, TelegramGateway
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.migration.exporting import ExportReport, export_accounts
-from tgsessions.service.migration.import_report import ImportReport
-from tgsessions.service.migration.importing import Importer, ImportOptions
+from tgsessions.service.migration import ExportReport, Importer, ImportOptions, ImportReport, export_accounts
 from tgsessions.service.session_strings import session_format as session_format_named
 
 import_app = typer.Typer(help="Bring accounts in from the replaced service.", no_args_is_help=True)

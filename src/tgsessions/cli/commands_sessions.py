@@ -15,7 +15,7 @@ from tgsessions.cli.reports import JsonOption, fetch_json, show_cleanup, show_ma
 from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.migration.repair import RepairReport
+from tgsessions.service.migration import RepairReport
 from tgsessions.service.results import CleanupReport, FetchResult, StatusReport
 from tgsessions.service.session_strings import session_format
 

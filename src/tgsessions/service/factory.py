@@ -1,6 +1,7 @@
 """SessionFactory: the Python API of tgsessions, one facade over every use case.
 
-Build it with :func:`tgsessions.bootstrap.build_factory` (settings → adapters), or directly with ports for tests.
+Build it with :func:`tgsessions.bootstrap.open_runtime` (settings → adapters → ``Runtime.factory``), or directly
+with ports for tests.
 Every method normalises and checks its input and raises only errors of :mod:`tgsessions.domain.errors`.
 """
 
@@ -18,11 +19,9 @@ from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.ports import CacheStats, Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.maintenance import sweep as maintenance
-from tgsessions.service.maintenance.runs import MaintenanceRunner
-from tgsessions.service.maintenance.sweep import SweepProgress
-from tgsessions.service.migration import repair as session_repair
-from tgsessions.service.migration.repair import RepairReport
+from tgsessions.service import maintenance, migration, sessions
+from tgsessions.service.maintenance import MaintenanceRunner, SweepProgress
+from tgsessions.service.migration import RepairReport
 from tgsessions.service.options import FactoryOptions
 from tgsessions.service.results import (
     AccountSummary,
@@ -34,14 +33,7 @@ from tgsessions.service.results import (
     SessionInfo,
     StatusReport,
 )
-from tgsessions.service.sessions import adding as accounts
-from tgsessions.service.sessions import cleanup, deletion, fetching, healing, records
-from tgsessions.service.sessions import status as reporting
-from tgsessions.service.sessions.adding import AddedAccount
-from tgsessions.service.sessions.context import UseCaseContext
-from tgsessions.service.sessions.deletion import DeletedAccount
-from tgsessions.service.sessions.reconciliation import Reconciled
-from tgsessions.service.sessions.records import AccountRecord
+from tgsessions.service.sessions import AccountRecord, AddedAccount, DeletedAccount, Reconciled, UseCaseContext
 
 DEFAULT_ACTOR = "python"
 
@@ -88,10 +80,10 @@ class SessionFactory:
 
     async def fetch_one(self, phone: object, *, actor: str = DEFAULT_ACTOR) -> FetchResult:
         """A session of ``phone`` that works right now: the primary, a promoted backup, or a freshly minted one."""
-        return await fetching.fetch_one(self._ctx, phone, actor=actor)
+        return await sessions.fetch_one(self._ctx, phone, actor=actor)
 
     async def batch_fetch(self, phones: Sequence[object], *, actor: str = DEFAULT_ACTOR) -> list[BatchItem]:
-        return await fetching.batch_fetch(self._ctx, phones, actor=actor)
+        return await sessions.batch_fetch(self._ctx, phones, actor=actor)
 
     async def add_account(
         self,
@@ -107,8 +99,8 @@ class SessionFactory:
         fmt: SessionFormat | None = None,
         actor: str = DEFAULT_ACTOR,
     ) -> AddedAccount:
-        """Strings in any layout (or all in ``fmt``), stored canonically; see accounts.add_account."""
-        return await accounts.add_account(
+        """Strings in any layout (or all in ``fmt``), stored canonically; see sessions.add_account."""
+        return await sessions.add_account(
             self._ctx, phone, primary=primary, keeper=keeper, backups=backups, two_fa=two_fa,
             identity=identity, proxy=proxy, origin=origin, fmt=fmt, actor=actor,
         )  # fmt: skip
@@ -116,27 +108,27 @@ class SessionFactory:
     async def update_session(
         self, phone: object, new_session: object, *, actor: str = DEFAULT_ACTOR, fmt: SessionFormat | None = None
     ) -> SessionInfo:
-        return await accounts.update_session(self._ctx, phone, new_session, actor=actor, fmt=fmt)
+        return await sessions.update_session(self._ctx, phone, new_session, actor=actor, fmt=fmt)
 
     async def add_session(
         self, phone: object, string: object, *, role: Role, two_fa: object = None, actor: str = DEFAULT_ACTOR
     ) -> SessionInfo:
-        """Add a live session as the keeper or the newest backup (onboarding, imports); see accounts.add_session."""
-        return await accounts.add_session(self._ctx, phone, string, role=role, two_fa=two_fa, actor=actor)
+        """Add a live session as the keeper or the newest backup (onboarding, imports); see sessions.add_session."""
+        return await sessions.add_session(self._ctx, phone, string, role=role, two_fa=two_fa, actor=actor)
 
     async def cleanup_sessions(
         self, phone: object, max_backups: int | None = None, *, actor: str = DEFAULT_ACTOR
     ) -> CleanupReport:
-        return await cleanup.cleanup_sessions(self._ctx, phone, max_backups, actor=actor)
+        return await sessions.cleanup_sessions(self._ctx, phone, max_backups, actor=actor)
 
     async def session_status(self, phone: object, *, actor: str = DEFAULT_ACTOR) -> StatusReport:
-        return await reporting.session_status(self._ctx, phone, actor=actor)
+        return await sessions.session_status(self._ctx, phone, actor=actor)
 
     async def list_backups(self, phone: object) -> list[SessionInfo]:
-        return await reporting.list_backups(self._ctx, phone)
+        return await sessions.list_backups(self._ctx, phone)
 
     async def history(self, phone: object, *, limit: int = 50, before: int | None = None) -> HistoryPage:
-        return await reporting.history(self._ctx, phone, limit=limit, before=before)
+        return await sessions.history(self._ctx, phone, limit=limit, before=before)
 
     async def records(
         self, phones: Sequence[object] | None = None, *, with_strings: bool = False, fmt: SessionFormat | None = None,
@@ -145,33 +137,33 @@ class SessionFactory:
         """Whole records of ``phones`` (stored ones, in order) or of every account; strings only ``with_strings``
         (then audited), each in the layout it arrived in unless ``fmt``."""
         numbers = None if phones is None else [normalise_phone(p) for p in phones]
-        return await records.read_records(self._ctx, numbers, with_strings=with_strings, fmt=fmt, actor=actor,
+        return await sessions.read_records(self._ctx, numbers, with_strings=with_strings, fmt=fmt, actor=actor,
                                           via=via)  # fmt: skip
 
     async def record(
         self, phone: object, *, with_strings: bool = False, fmt: SessionFormat | None = None,
         actor: str = DEFAULT_ACTOR, via: str = "record",
     ) -> AccountRecord:  # fmt: skip
-        return await records.read_record(self._ctx, phone, with_strings=with_strings, fmt=fmt, actor=actor, via=via)
+        return await sessions.read_record(self._ctx, phone, with_strings=with_strings, fmt=fmt, actor=actor, via=via)
 
     async def delete_account(
         self, phone: object, *, revoke: bool = False, with_strings: bool = False, fmt: SessionFormat | None = None,
         actor: str = DEFAULT_ACTOR,
     ) -> DeletedAccount:  # fmt: skip
-        """Delete the account (with ``revoke``: its sessions terminated at Telegram first); see deletion.py."""
-        return await deletion.delete_account(self._ctx, phone, revoke=revoke, with_strings=with_strings, fmt=fmt,
+        """Delete the account (with ``revoke``: its sessions terminated at Telegram first); see sessions/deletion.py."""
+        return await sessions.delete_account(self._ctx, phone, revoke=revoke, with_strings=with_strings, fmt=fmt,
                                              actor=actor)  # fmt: skip
 
     async def reconcile_open_intents(self, *, actor: str = "reconcile") -> dict[str, Reconciled]:
-        """Reset the authorizations that mints which failed or died left at Telegram; see reconciliation.py."""
-        return await healing.reconcile_open_intents(self._ctx, actor=actor)
+        """Reset the authorizations that mints which failed or died left at Telegram; see sessions/reconciliation.py."""
+        return await sessions.reconcile_open_intents(self._ctx, actor=actor)
 
     async def cache_stats(self) -> CacheStats:
-        return await reporting.cache_stats(self._ctx)
+        return await sessions.cache_stats(self._ctx)
 
     async def repair_sessions(self, *, actor: str = DEFAULT_ACTOR) -> RepairReport:
-        """Rewrite strings stored by 0.1 in the canonical form; see session_repair.py."""
-        return await session_repair.repair_sessions(self._ctx, actor=actor)
+        """Rewrite strings stored by 0.1 in the canonical form; see migration/repair.py."""
+        return await migration.repair_sessions(self._ctx, actor=actor)
 
     async def run_maintenance(
         self, *, actor: str = "scheduler", progress: SweepProgress | None = None, page_size: int = 100
@@ -179,7 +171,7 @@ class SessionFactory:
         return await maintenance.run_maintenance(self._ctx, actor=actor, progress=progress, page_size=page_size)
 
     async def list_accounts(self, *, after: str | None = None, limit: int = 100) -> list[AccountSummary]:
-        return await reporting.list_accounts(self._ctx, after=after, limit=limit)
+        return await sessions.list_accounts(self._ctx, after=after, limit=limit)
 
     async def start_maintenance(
         self, *, actor: str = "scheduler", watch: Callable[[int, int, str], None] | None = None

@@ -11,8 +11,7 @@ from typing import Protocol
 
 from tgsessions.domain.ports import Cipher, Clock, Database, TelegramGateway, VerdictCache
 from tgsessions.domain.secret import Secret
-from tgsessions.service.access.api_keys import KeyManager
-from tgsessions.service.access.rate_limits import RateLimiter
+from tgsessions.service.access import KeyManager, RateLimiter
 from tgsessions.service.factory import SessionFactory
 
 

@@ -14,7 +14,7 @@ from tgsessions.api.compat.schemas import (
 from tgsessions.domain.model import Event
 from tgsessions.domain.ports import CacheStats
 from tgsessions.service.results import StatusReport
-from tgsessions.service.sessions.records import AccountRecord
+from tgsessions.service.sessions import AccountRecord
 
 
 def _entry(event: Event) -> HistoryEntry:

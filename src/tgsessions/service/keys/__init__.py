@@ -5,3 +5,8 @@ in batches (``reencryption``), and ``keys rotate-encryption`` itself — the res
 dropping old keys (``rotation``). They work through the ports of ``domain/key_rotation.py`` (the stored ciphertexts,
 the key file); ``key_file_checks`` words the refusals when a key file does not fit what is stored.
 """
+
+from tgsessions.service.keys.key_file_checks import coverage_refusal, missing_key_file
+from tgsessions.service.keys.rotation import KeyRotation, RotationOutcome
+
+__all__ = ["KeyRotation", "RotationOutcome", "coverage_refusal", "missing_key_file"]

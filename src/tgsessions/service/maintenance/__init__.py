@@ -5,3 +5,9 @@ unrecoverable marks, reconciliation), maintenance runs started on request or on 
 instances, resumable, with their reports (``runs``), the interval scheduler of a serving instance (``scheduler``), and
 the token-bucket pacing of Telegram calls overall and per account (``pacing``).
 """
+
+from tgsessions.service.maintenance.runs import MaintenanceRunner
+from tgsessions.service.maintenance.scheduler import MaintenanceScheduler
+from tgsessions.service.maintenance.sweep import SweepProgress, run_maintenance
+
+__all__ = ["MaintenanceRunner", "MaintenanceScheduler", "SweepProgress", "run_maintenance"]

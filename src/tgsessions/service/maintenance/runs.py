@@ -28,7 +28,7 @@ from tgsessions.domain.runs import MaintenanceRun, RunStatus
 from tgsessions.service.maintenance.pacing import Monotonic, PacedGateway, Pacer
 from tgsessions.service.maintenance.sweep import run_maintenance
 from tgsessions.service.results import MaintenanceReport
-from tgsessions.service.sessions.context import UseCaseContext
+from tgsessions.service.sessions import UseCaseContext
 
 log = logging.getLogger("tgsessions.maintenance")
 

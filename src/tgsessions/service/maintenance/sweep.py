@@ -31,8 +31,7 @@ from tgsessions.domain.errors import AccountBanned, AccountUnrecoverable, Secret
 from tgsessions.domain.model import Account, Action, Event, Session
 from tgsessions.domain.verdict import VerdictKind
 from tgsessions.service.results import MaintenanceReport
-from tgsessions.service.sessions.context import UseCaseContext
-from tgsessions.service.sessions.locked_account import LockedAccount
+from tgsessions.service.sessions import LockedAccount, UseCaseContext
 
 SweepProgress = Callable[[int, int, str], Awaitable[None] | None]  # (done, total, phone); may be an async function
 Cursor = Callable[[int], None]  # the id of the account just finished

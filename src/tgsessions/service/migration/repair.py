@@ -21,8 +21,7 @@ from tgsessions.domain.model import Action, Role, Session
 from tgsessions.domain.session_codec import parse
 from tgsessions.domain.verdict import Reason
 from tgsessions.service.session_strings import canonical_text, session_id_for, stored_data
-from tgsessions.service.sessions.context import UseCaseContext
-from tgsessions.service.sessions.locked_account import LockedAccount
+from tgsessions.service.sessions import LockedAccount, UseCaseContext
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from tgsessions.domain.phone import normalise_phone
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.session_codec import SessionFormat
 from tgsessions.service.session_strings import IncomingSession, read_session
-from tgsessions.service.sessions.context import as_secret
+from tgsessions.service.sessions import as_secret
 
 ARCHIVED_CLIENTS = "archivedClients"
 USERS = "users"
