@@ -1,4 +1,4 @@
-"""The HTTP API over real services: the ``database`` fixture (SQLite here; PostgreSQL only on the smoke path of
+"""The HTTP API over a real runtime: the ``database`` fixture (SQLite here; PostgreSQL only on the smoke path of
 test_postgresql_smoke.py), the simulated Telegram, a memory verdict cache, real key management and rate limiting;
 driven through httpx on the ASGI app."""
 
@@ -32,8 +32,7 @@ from tgsessions.service.access.api_keys import KeyManager
 from tgsessions.service.access.rate_limits import RateLimiter
 from tgsessions.service.factory import SessionFactory
 from tgsessions.service.options import FactoryOptions, RetryOptions
-from tgsessions.service.runtime import Readiness
-from tgsessions.service.runtime import Runtime as Services  # the one runtime object the API receives
+from tgsessions.service.runtime import Readiness, Runtime
 from tgsessions.testing.clock import FakeClock
 
 PHONE = "79161234567"
@@ -56,7 +55,7 @@ def fast_options(**overrides: Any) -> FactoryOptions:
     return replace(base, **overrides)
 
 
-def build_services(
+def build_runtime(
     database: Database,
     world: SimulatedTelegram,
     cipher: Cipher,
@@ -64,7 +63,7 @@ def build_services(
     *,
     options: FactoryOptions | None = None,
     readiness: Readiness | None = None,
-) -> Services:
+) -> Runtime:
     """The runtime as the composition root would build it, on the test's adapters (metrics included)."""
     cache = MemoryVerdictCache(clock)
     metrics = PrometheusMetrics(cache)
@@ -84,7 +83,7 @@ def build_services(
     async def check_readiness() -> Readiness:
         return ready
 
-    return Services(
+    return Runtime(
         factory=factory,
         keys=KeyManager(database, cipher, clock),
         limiter=RateLimiter(clock, default_per_minute=10_000),
@@ -99,15 +98,15 @@ def build_services(
     )
 
 
-def opener(services: Services) -> Callable[[], contextlib.AbstractAsyncContextManager[Services]]:
+def opener(runtime: Runtime) -> Callable[[], contextlib.AbstractAsyncContextManager[Runtime]]:
     @contextlib.asynccontextmanager
-    async def open_services() -> AsyncIterator[Services]:
+    async def open_test_runtime() -> AsyncIterator[Runtime]:
         try:
-            yield services
+            yield runtime
         finally:
-            await services.factory.aclose()
+            await runtime.factory.aclose()
 
-    return open_services
+    return open_test_runtime
 
 
 @dataclass
@@ -127,15 +126,15 @@ class Api:
 
     app: FastAPI
     client: httpx.AsyncClient
-    services: Services
+    runtime: Runtime
     world: SimulatedTelegram
     clock: FakeClock
     admin_key: str = ""  # every scope
 
     async def key(self, *scopes: Scope, rate: int | None = None, name: str | None = None) -> str:
         chosen = scopes or tuple(ALL_SCOPES)
-        label = name or f"k{len(await self.services.keys.list())}"
-        _key, plaintext = await self.services.keys.create(label, chosen, rate_limit_per_minute=rate)
+        label = name or f"k{len(await self.runtime.keys.list())}"
+        _key, plaintext = await self.runtime.keys.create(label, chosen, rate_limit_per_minute=rate)
         return plaintext
 
     async def seed(self, phone: str = PHONE, *, backups: int = 2, keeper: bool = True) -> Seeded:
@@ -145,7 +144,7 @@ class Api:
         primary = world.create_session(phone, age=timedelta(days=40))
         keep = world.create_session(phone, age=timedelta(days=90)) if keeper else None
         pool = [world.create_session(phone, age=timedelta(days=30 + i)) for i in range(backups)]
-        await self.services.factory.add_account(phone, primary=primary, keeper=keep, backups=pool)
+        await self.runtime.factory.add_account(phone, primary=primary, keeper=keep, backups=pool)
         return Seeded(phone, primary, keep, pool)
 
     def auth(self, key: str | None = None) -> dict[str, str]:
@@ -153,12 +152,12 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def running_api(services: Services, world: SimulatedTelegram, clock: FakeClock) -> AsyncIterator[Api]:
-    app = create_app(opener(services))
+async def running_api(runtime: Runtime, world: SimulatedTelegram, clock: FakeClock) -> AsyncIterator[Api]:
+    app = create_app(opener(runtime))
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            api = Api(app, client, services, world, clock)
+            api = Api(app, client, runtime, world, clock)
             api.admin_key = await api.key(name="all-scopes")
             yield api
 
@@ -175,7 +174,7 @@ def world(clock: FakeClock) -> SimulatedTelegram:
 
 @pytest.fixture
 async def api(database: Database, world: SimulatedTelegram, cipher: Cipher, clock: FakeClock) -> AsyncIterator[Api]:
-    async with running_api(build_services(database, world, cipher, clock), world, clock) as running:
+    async with running_api(build_runtime(database, world, cipher, clock), world, clock) as running:
         yield running
 
 

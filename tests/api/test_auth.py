@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import PHONE, Api, build_services, running_api
+from tests.api.conftest import PHONE, Api, build_runtime, running_api
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.domain.access import Scope
 from tgsessions.domain.ports import Cipher, Database
@@ -50,7 +50,7 @@ async def test_revoked_key_is_401(api: Api) -> None:
     key = await api.key(Scope.STATUS_READ, name="short-lived")
     assert (await api.client.get("/readyz", headers=api.auth(key))).status_code == 200
     key_id = key.split("_")[1]
-    await api.services.keys.revoke(key_id)
+    await api.runtime.keys.revoke(key_id)
     response = await api.client.get("/readyz", headers=api.auth(key))
     assert response.status_code == 401
 
@@ -128,8 +128,8 @@ async def test_readyz_is_503_when_not_ready(
     database: Database, world: SimulatedTelegram, cipher: Cipher, clock: FakeClock
 ) -> None:
     behind = Readiness(False, "ok", "behind: run `tgsessions migrate`", "simulated")
-    services = build_services(database, world, cipher, clock, readiness=behind)
-    async with running_api(services, world, clock) as api:
+    runtime = build_runtime(database, world, cipher, clock, readiness=behind)
+    async with running_api(runtime, world, clock) as api:
         response = await api.client.get("/readyz", headers=api.auth())
     assert response.status_code == 503
     assert response.json() == {

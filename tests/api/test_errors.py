@@ -66,7 +66,7 @@ async def test_unexpected_errors_are_a_bare_500(api: Api, monkeypatch: pytest.Mo
     async def explode() -> None:
         raise RuntimeError("session 1AbCdEfSECRET leaked into a message")
 
-    monkeypatch.setattr(api.services.factory, "cache_stats", explode)
+    monkeypatch.setattr(api.runtime.factory, "cache_stats", explode)
     response = await api.client.get("/archived-clients/health/cache-stats", headers=api.auth())
     assert response.status_code == 500
     assert response.json() == {"error": "internal_error", "message": "internal error"}

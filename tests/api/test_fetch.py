@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from telethon.sessions import StringSession
 
-from tests.api.conftest import OTHER, PHONE, Api, AuditFailingDatabase, build_services, fast_options, running_api
+from tests.api.conftest import OTHER, PHONE, Api, AuditFailingDatabase, build_runtime, fast_options, running_api
 from tests.interop.gramjs import Loaded, load_gramjs
 from tests.interop.pyrogram_lib import load_pyrogram
 from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway, simulated_user_id
@@ -109,7 +109,7 @@ async def test_login_budget_spent_is_429(
     database: Database, world: SimulatedTelegram, cipher: Cipher, clock: FakeClock
 ) -> None:
     options = fast_options(login_budget=LoginBudget(limit=1), login_reserve=0)
-    async with running_api(build_services(database, world, cipher, clock, options=options), world, clock) as api:
+    async with running_api(build_runtime(database, world, cipher, clock, options=options), world, clock) as api:
         seeded = await api.seed(backups=0)
         api.world.revoke(seeded.primary)
         minted = await api.client.get(FETCH, headers=api.auth())
@@ -125,7 +125,7 @@ async def test_fail_closed_when_the_audit_write_fails(
     database: Database, world: SimulatedTelegram, cipher: Cipher, clock: FakeClock
 ) -> None:
     failing = AuditFailingDatabase(database)
-    async with running_api(build_services(failing, world, cipher, clock), world, clock) as api:  # type: ignore[arg-type]
+    async with running_api(build_runtime(failing, world, cipher, clock), world, clock) as api:  # type: ignore[arg-type]
         seeded = await api.seed()
         warm = await api.client.get(FETCH, headers=api.auth())  # validated once: the next fetch is the warm path
         assert warm.status_code == 200

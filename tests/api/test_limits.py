@@ -21,7 +21,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from tests.api.conftest import build_services, opener
+from tests.api.conftest import build_runtime, opener
 from tests.cli.test_serve_process import free_port, get_when_up, read_lines, stop, wait_for_facts
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.api.app import create_app
@@ -43,15 +43,15 @@ async def client_for(
     profile: ApiProfile, cipher: Cipher, clock: FakeClock, *, body_read_timeout: float = 30.0
 ) -> AsyncIterator[httpx.AsyncClient]:
     world = SimulatedTelegram(clock, seed=5)
-    services = build_services(InMemoryDatabase(clock), world, cipher, clock)
+    runtime = build_runtime(InMemoryDatabase(clock), world, cipher, clock)
     world.add_account(PHONE)
-    await services.factory.add_account(PHONE, primary=world.create_session(PHONE))
+    await runtime.factory.add_account(PHONE, primary=world.create_session(PHONE))
     limits = RequestLimits(max_body_bytes=LIMIT, body_read_timeout=body_read_timeout)
-    app = create_app(opener(services), profile=profile, limits=limits)
+    app = create_app(opener(runtime), profile=profile, limits=limits)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
-            _key, key = await services.keys.create("all", ALL_SCOPES)
+            _key, key = await runtime.keys.create("all", ALL_SCOPES)
             client.headers["X-API-Key"] = key
             yield client
 

@@ -203,6 +203,6 @@ async def test_pg_smoke_api_keys_authenticate_scope_rate_limit_and_revoke(api: A
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 
     assert (await api.client.get("/readyz", headers=api.auth(status_only))).status_code == 200
-    await api.services.keys.revoke(status_only.split("_")[1])
+    await api.runtime.keys.revoke(status_only.split("_")[1])
     assert (await api.client.get("/readyz", headers=api.auth(status_only))).status_code == 401
     assert (await api.client.get("/healthz")).status_code == 200

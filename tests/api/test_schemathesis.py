@@ -1,7 +1,7 @@
 """schemathesis over the whole OpenAPI schema: no input gives a 5xx, and every response matches the schema.
 
 The app runs in schemathesis's own event-loop thread (its ASGI transport starts the lifespan there), so the
-services are opened inside ``open_services`` on that loop, over a SQLite file or the PostgreSQL test database that
+runtime is opened inside ``open_test_runtime`` on that loop, over a SQLite file or the PostgreSQL test database that
 was seeded beforehand (accounts, and one all-scopes key) on a private loop.
 """
 
@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import text
 
-from tests.api.conftest import build_services
+from tests.api.conftest import build_runtime
 from tests.support.db_fixtures import run_blocking, sqlite_url
 from tgsessions.adapters.crypto import AesGcmCipher
 from tgsessions.adapters.sql import SqlDatabase
@@ -52,17 +52,17 @@ async def _seed(url: str, cipher: AesGcmCipher, world: SimulatedTelegram, *, tru
         if truncate:
             async with db.engine.begin() as conn:
                 await conn.execute(text(f"TRUNCATE {', '.join(t.name for t in ALL_TABLES)} RESTART IDENTITY CASCADE"))
-        services = build_services(db, world, cipher, clock)
+        runtime = build_runtime(db, world, cipher, clock)
         for phone in SEEDED:
             world.add_account(phone)
-            await services.factory.add_account(
+            await runtime.factory.add_account(
                 phone,
                 primary=world.create_session(phone, age=timedelta(days=60)),
                 keeper=world.create_session(phone, age=timedelta(days=120)),
                 backups=[world.create_session(phone, age=timedelta(days=30 + i)) for i in range(2)],
             )
         _key, plaintext = await KeyManager(db, cipher, clock).create("fuzzer", ALL_SCOPES, rate_limit_per_minute=10**6)
-        await services.factory.aclose()
+        await runtime.factory.aclose()
         return plaintext
     finally:
         await db.aclose()
@@ -84,17 +84,17 @@ def api_target(
     key = run_blocking(lambda: _seed(url, cipher, world, truncate=request.param == "postgresql"))
 
     @contextlib.asynccontextmanager
-    async def open_services() -> AsyncIterator[Runtime]:
+    async def open_test_runtime() -> AsyncIterator[Runtime]:
         clock = SystemClock()
         db = await SqlDatabase.open(url, cipher=cipher, clock=clock)
-        services = build_services(db, world, cipher, clock)
+        runtime = build_runtime(db, world, cipher, clock)
         try:
-            yield services
+            yield runtime
         finally:
-            await services.factory.aclose()
+            await runtime.factory.aclose()
             await db.aclose()
 
-    app = create_app(open_services)
+    app = create_app(open_test_runtime)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     try:
         yield schema, key

@@ -26,7 +26,7 @@ async def test_cleanup_refuses_a_max_sessions_of_another_type_and_revokes_nothin
     )
     refused(response, "body.maxSessions")
     assert all(api.world.is_alive(s) for s in seeded.all_strings())
-    assert len(await api.services.factory.list_backups(PHONE)) == 3
+    assert len(await api.runtime.factory.list_backups(PHONE)) == 3
 
 
 async def test_cleanup_with_an_integer_still_works(api: Api) -> None:
@@ -36,7 +36,7 @@ async def test_cleanup_with_an_integer_still_works(api: Api) -> None:
     )
     assert response.status_code == 200, response.status_code
     assert response.json()["maxSessions"] == 1
-    assert len(await api.services.factory.list_backups(PHONE)) <= 1
+    assert len(await api.runtime.factory.list_backups(PHONE)) <= 1
 
 
 @pytest.mark.parametrize("mobiles", [[79990000001], [True], [PHONE, 7.5]], ids=["int", "bool", "float"])
@@ -54,7 +54,7 @@ async def test_add_account_refuses_a_number_for_the_phone_and_stores_nothing(api
     )
     refused(response, "body.mobile")
     assert session.reveal() not in response.text
-    assert await api.services.factory.list_accounts(limit=10) == []
+    assert await api.runtime.factory.list_accounts(limit=10) == []
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ async def test_add_account_refuses_other_types_in_nested_fields(api: Api, extra:
     body = {"mobile": PHONE, "session": api.world.create_session(PHONE).reveal(), **extra}
     response = await api.client.post("/archived-clients", json=body, headers=api.auth())
     refused(response, field)
-    assert await api.services.factory.list_accounts(limit=10) == []
+    assert await api.runtime.factory.list_accounts(limit=10) == []
 
 
 async def test_add_account_with_valid_types_and_a_format_string_still_works(api: Api) -> None:

@@ -1,4 +1,4 @@
-"""The ``original`` compatibility profile (docs/compat-original.md) over real services: the SQLite database
+"""The ``original`` compatibility profile (docs/compat-original.md) over a real runtime: the SQLite database
 (PostgreSQL only on the smoke path of test_postgresql_smoke_original.py), the simulated Telegram, real API keys;
 driven through httpx on the ASGI app built with ``create_app(..., profile=ApiProfile.ORIGINAL)``.
 
@@ -21,7 +21,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from telethon.sessions import StringSession
 
-from tests.api.conftest import OTHER, PHONE, Api, Seeded, build_services, opener
+from tests.api.conftest import OTHER, PHONE, Api, Seeded, build_runtime, opener
 from tests.interop.gramjs import Spec, load_gramjs, make_gramjs
 from tests.support.db_fixtures import database_fixture
 from tgsessions.adapters.telegram.simulated import strings as simulated_strings
@@ -238,7 +238,7 @@ class CompatApi(Api):
         return await self.key(*(ALL_SCOPES - {scope}), name=f"no-{scope.value.replace(':', '-')}")
 
     async def handed_out(self, phone: str = PHONE) -> int:
-        page = await self.services.factory.history(phone, limit=500)
+        page = await self.runtime.factory.history(phone, limit=500)
         return sum(1 for e in page.events if e.action.value == "handed_out")
 
     async def seed_many(self, phones: Sequence[str]) -> list[Seeded]:
@@ -252,12 +252,12 @@ class CompatApi(Api):
 
 
 @contextlib.asynccontextmanager
-async def running_compat_api(services: Runtime, world: SimulatedTelegram, clock: FakeClock) -> AsyncIterator[CompatApi]:
-    app = create_app(opener(services), profile=ApiProfile.ORIGINAL)
+async def running_compat_api(runtime: Runtime, world: SimulatedTelegram, clock: FakeClock) -> AsyncIterator[CompatApi]:
+    app = create_app(opener(runtime), profile=ApiProfile.ORIGINAL)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            api = CompatApi(app, client, services, world, clock)
+            api = CompatApi(app, client, runtime, world, clock)
             api.admin_key = await api.key(name="all-scopes")
             yield api
 
@@ -278,7 +278,7 @@ async def compat_api(
 ) -> AsyncIterator[CompatApi]:
     """The compat app on ``sql_database``: SQLite, or PostgreSQL where a module asks with
     ``on_backends("postgresql", fixture="sql_database")`` (the memory database adds nothing to an HTTP contract)."""
-    async with running_compat_api(build_services(sql_database, world, cipher, clock), world, clock) as running:
+    async with running_compat_api(build_runtime(sql_database, world, cipher, clock), world, clock) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from telethon.sessions import StringSession
 
-from tests.api.conftest import AuditFailingDatabase, build_services
+from tests.api.conftest import AuditFailingDatabase, build_runtime
 from tests.compat.conftest import (
     ENDPOINTS,
     FRESH,
@@ -72,7 +72,7 @@ async def test_diff_keys_no_key_is_401_on_every_endpoint(compat_api: CompatApi, 
     response = await call(compat_api, endpoint, ctx, headers={})
     assert_error(response, 401, "UnauthorizedException")
     assert_no_strings(response.text, ctx.seeded.all_strings())
-    after = await compat_api.services.factory.fetch_one(PHONE)
+    after = await compat_api.runtime.factory.fetch_one(PHONE)
     assert fp(after.session) == fp(ctx.seeded.primary)  # nothing changed
 
 
@@ -88,8 +88,8 @@ async def test_diff_keys_a_wrong_key_is_401_access_denied(compat_api: CompatApi,
     elif how == "bearer":
         response = await compat_api.client.get(FETCH, headers={"Authorization": f"Bearer {wrong}"})
     else:
-        [record] = [k for k in await compat_api.services.keys.list() if k.name == "good"]
-        await compat_api.services.keys.revoke(record.key_id)
+        [record] = [k for k in await compat_api.runtime.keys.list() if k.name == "good"]
+        await compat_api.runtime.keys.revoke(record.key_id)
         response = await compat_api.client.get(FETCH, headers={"x-api-key": good})
     body = assert_error(response, 401, "UnauthorizedException")
     assert isinstance(body["message"], str)
@@ -124,7 +124,7 @@ async def test_scopes_a_key_lacking_the_scope_is_403_on_every_endpoint(
     response = await call(compat_api, endpoint, ctx, headers=compat_api.headers(key))
     assert_error(response, 403, "ForbiddenException")
     assert_no_strings(response.text, [*ctx.seeded.all_strings(), ctx.new_primary])
-    after = await compat_api.services.factory.fetch_one(PHONE)  # the account is untouched (still there, same primary)
+    after = await compat_api.runtime.factory.fetch_one(PHONE)  # the account is untouched (still there, same primary)
     assert fp(after.session) == fp(ctx.seeded.primary)
 
 
@@ -199,8 +199,8 @@ async def test_errors_storage_down_is_503_service_unavailable_and_fails_closed(
     sql_database: Any, world: SimulatedTelegram, cipher: Cipher, clock: FakeClock
 ) -> None:
     failing = AuditFailingDatabase(sql_database)
-    services = build_services(failing, world, cipher, clock)  # type: ignore[arg-type]
-    async with running_compat_api(services, world, clock) as api:
+    runtime = build_runtime(failing, world, cipher, clock)  # type: ignore[arg-type]
+    async with running_compat_api(runtime, world, clock) as api:
         seeded = await api.seed()
         failing.failing = True  # a hand-out that cannot be audited is not made
         for path in (FETCH, f"/archived-clients/{PHONE}/old-sessions"):

@@ -197,8 +197,8 @@ async def test_pg_smoke_original_keys_each_way_and_their_scopes(compat_api: Comp
     assert_error(denied, 403, "ForbiddenException")
     assert_no_strings(denied.text, seeded.all_strings())
 
-    [key] = [k for k in await api.services.keys.list() if k.name == "reader"]
-    await api.services.keys.revoke(key.key_id)
+    [key] = [k for k in await api.runtime.keys.list() if k.name == "reader"]
+    await api.runtime.keys.revoke(key.key_id)
     assert_error(await api.client.get(FETCH, headers={"x-api-key": reader}), 401, "UnauthorizedException")
 
 

@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis.errors import Unsatisfiable
 from schemathesis.python.asgi import shutdown_lifespans
 
-from tests.api.conftest import build_services
+from tests.api.conftest import build_runtime
 from tests.api.test_schemathesis import _seed, fuzz
 from tests.support.db_fixtures import run_blocking, sqlite_url
 from tgsessions.adapters.crypto import AesGcmCipher
@@ -46,17 +46,17 @@ def original_target(
     key = run_blocking(lambda: _seed(url, cipher, world, truncate=request.param == "postgresql"))
 
     @contextlib.asynccontextmanager
-    async def open_services() -> AsyncIterator[Runtime]:
+    async def open_test_runtime() -> AsyncIterator[Runtime]:
         clock = SystemClock()
         db = await SqlDatabase.open(url, cipher=cipher, clock=clock)
-        services = build_services(db, world, cipher, clock)
+        runtime = build_runtime(db, world, cipher, clock)
         try:
-            yield services
+            yield runtime
         finally:
-            await services.factory.aclose()
+            await runtime.factory.aclose()
             await db.aclose()
 
-    app = create_app(open_services, profile=ApiProfile.ORIGINAL)
+    app = create_app(open_test_runtime, profile=ApiProfile.ORIGINAL)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     try:
         yield schema, key

@@ -29,7 +29,7 @@ async def test_cleanup_refuses_a_max_sessions_of_another_type_and_revokes_nothin
     )
     assert_validation(response, "maxSessions")
     assert all(compat_api.world.is_alive(s) for s in seeded.all_strings())
-    assert len(await compat_api.services.factory.list_backups(PHONE)) == 3
+    assert len(await compat_api.runtime.factory.list_backups(PHONE)) == 3
 
 
 async def test_cleanup_with_an_integer_still_works(compat_api: CompatApi) -> None:
@@ -66,7 +66,7 @@ async def test_create_refuses_other_types_and_stores_nothing(compat_api: CompatA
     response = await compat_api.client.post(ROOT, json=sent, headers=compat_api.headers())
     assert_validation(response, next(iter(body)))
     assert session.reveal() not in response.text
-    assert await compat_api.services.factory.list_accounts(limit=10) == []
+    assert await compat_api.runtime.factory.list_accounts(limit=10) == []
 
 
 async def test_create_with_a_format_string_still_works(compat_api: CompatApi) -> None:
@@ -84,4 +84,4 @@ async def test_a_number_for_a_session_is_refused(compat_api: CompatApi, method: 
     response = await compat_api.client.request(method, f"{ROOT}/{PHONE}{path}", json={field: 12345},
                                                headers=compat_api.headers())  # fmt: skip
     assert_validation(response, field)
-    assert fp((await compat_api.services.factory.fetch_one(PHONE)).session) == fp(seeded.primary)  # unchanged
+    assert fp((await compat_api.runtime.factory.fetch_one(PHONE)).session) == fp(seeded.primary)  # unchanged

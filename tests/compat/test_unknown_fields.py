@@ -11,7 +11,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from tests.api.conftest import build_services, opener
+from tests.api.conftest import build_runtime, opener
 from tgsessions.adapters.telegram.simulated.world import SimulatedTelegram
 from tgsessions.api.app import create_app
 from tgsessions.api.profiles import ApiProfile
@@ -29,16 +29,16 @@ async def client_for(
     profile: ApiProfile, database: Database, cipher: Cipher, clock: FakeClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any], Runtime]]:
     world = SimulatedTelegram(clock, seed=13)
-    services = build_services(database, world, cipher, clock)
+    runtime = build_runtime(database, world, cipher, clock)
     world.add_account(PHONE)
-    await services.factory.add_account(PHONE, primary=world.create_session(PHONE))
-    app = create_app(opener(services), profile=profile)
+    await runtime.factory.add_account(PHONE, primary=world.create_session(PHONE))
+    app = create_app(opener(runtime), profile=profile)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            _key, key = await services.keys.create("all", ALL_SCOPES)
+            _key, key = await runtime.keys.create("all", ALL_SCOPES)
             client.headers["X-API-Key"] = key
-            yield client, app.openapi(), services
+            yield client, app.openapi(), runtime
 
 
 def body_operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
@@ -57,12 +57,12 @@ def body_operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
 async def test_an_unknown_body_field_is_refused_by_name_everywhere(
     profile: ApiProfile, database: Database, cipher: Cipher, clock: FakeClock
 ) -> None:
-    async with client_for(profile, database, cipher, clock) as (client, spec, services):
+    async with client_for(profile, database, cipher, clock) as (client, spec, runtime):
         operations = body_operations(spec)
         assert len(operations) >= 4
-        before = await services.factory.records()  # without strings: reading leaves no audit event
+        before = await runtime.factory.records()  # without strings: reading leaves no audit event
         for method, path in operations:
             response = await client.request(method, path, json={"surelyUnknownField": 1})
             assert response.status_code == REFUSED[profile], (method, path, response.status_code)
             assert "surelyUnknownField" in response.text, (method, path)
-        assert await services.factory.records() == before
+        assert await runtime.factory.records() == before

@@ -180,10 +180,10 @@ async def server() -> AsyncIterator[Server]:
         _record, key = await runtime.keys.create(f"interop-{next(KEY_NUMBERS)}", ALL_SCOPES)
 
         @asynccontextmanager
-        async def open_services() -> AsyncIterator[Runtime]:
+        async def open_test_runtime() -> AsyncIterator[Runtime]:
             yield runtime
 
-        app = create_app(open_services)
+        app = create_app(open_test_runtime)
         async with (
             LifespanManager(app),
             httpx.AsyncClient(
