@@ -13,11 +13,11 @@ import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tgsessions.bootstrap import open_runtime, save_simulated_world
-from tgsessions.config import Settings
-from tgsessions.service.results import FetchResult
-from tgsessions.service.runtime import Runtime
+if TYPE_CHECKING:  # the composition root is imported when the demo runs: `tgsessions --help` stays light
+    from tgsessions.service.results import FetchResult
+    from tgsessions.service.runtime import Runtime
 
 PHONE = "79161234567"
 DEMO_PHONES = ("79990000001", "79990000002", "79990000003")
@@ -71,6 +71,8 @@ async def narrate(runtime: Runtime, say: Callable[[str], None]) -> None:
 async def seed_demo_accounts(runtime: Runtime) -> list[str]:
     """With the simulated backend and no account stored yet: three demo phones, each with a keeper, a primary and
     two backups, so every endpoint can be tried at once. Returns the phones seeded (none when not applicable)."""
+    from tgsessions.bootstrap import save_simulated_world
+
     world = runtime.simulated
     if world is None or await runtime.factory.list_accounts(limit=1):
         return []
@@ -86,6 +88,9 @@ async def seed_demo_accounts(runtime: Runtime) -> list[str]:
 
 
 async def run(data_dir: Path, say: Callable[[str], None] = print) -> None:
+    from tgsessions.bootstrap import open_runtime
+    from tgsessions.config import Settings
+
     settings = Settings(  # the demo's own world: nothing from the environment may point it elsewhere
         data_dir=data_dir,
         telegram_backend="simulated",

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tgsessions.bootstrap import open_runtime
 from tgsessions.cli.commands_onboarding import import_session
-from tgsessions.cli.context import CLI_ACTOR, load_settings
+from tgsessions.cli.context import CLI_ACTOR, cli_runtime
 from tgsessions.cli.errors import run_async
 from tgsessions.cli.output import print_json, stdout, table, when
 from tgsessions.cli.reports import JsonOption, show_status
 from tgsessions.cli.secrets_input import STDIN, parse_proxy, read_secret, secret_option
-from tgsessions.domain.model import ClientIdentity, Proxy
-from tgsessions.service.results import AccountSummary, SessionInfo, StatusReport
-from tgsessions.service.sessions import AddedAccount
+
+if TYPE_CHECKING:
+    from tgsessions.domain.model import ClientIdentity, Proxy
+    from tgsessions.service.results import AccountSummary, SessionInfo, StatusReport
+    from tgsessions.service.sessions import AddedAccount
 
 accounts_app = typer.Typer(help="Add, list and show accounts.", no_args_is_help=True)
 
@@ -61,7 +62,7 @@ def add_account(
     given: dict[str, Any] = {name: value for name, value in pinned.items() if value is not None}
 
     async def work() -> AddedAccount:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             identity: ClientIdentity | None = None
             if given:
                 identity = dataclasses.replace(runtime.factory.options.default_identity, **given)
@@ -86,7 +87,7 @@ def list_accounts(
     """List accounts in the order they were added, a page at a time."""
 
     async def work() -> list[AccountSummary]:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             return await runtime.factory.list_accounts(after=after, limit=limit)
 
     page = run_async(work())
@@ -109,7 +110,7 @@ def show_account(
     """The account's status (as `tgsessions status`) and its backup sessions (metadata only)."""
 
     async def work() -> tuple[StatusReport, list[SessionInfo]]:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             status = await runtime.factory.session_status(phone, actor=CLI_ACTOR)
             return status, await runtime.factory.list_backups(phone)
 

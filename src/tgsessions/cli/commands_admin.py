@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
-from tgsessions import demo as demo_scenario
-from tgsessions.bootstrap import migrate_database
 from tgsessions.cli.context import describe_database, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import pairs, print_json, stdout
 from tgsessions.cli.reports import JsonOption
-from tgsessions.config import Settings
+
+if TYPE_CHECKING:
+    from tgsessions.config import Settings
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 
@@ -26,6 +24,7 @@ SECRET_WORDS = ("hash", "password", "secret", "token")
 
 def migrate() -> None:
     """Bring the configured database to the newest schema (Alembic upgrade head) and print its revision."""
+    from tgsessions.bootstrap import migrate_database
 
     async def work() -> tuple[str, str | None]:
         return await migrate_database(load_settings())
@@ -36,6 +35,8 @@ def migrate() -> None:
 
 def mask_url(url: str) -> str:
     """A URL with its password replaced by ***."""
+    from sqlalchemy.engine import make_url
+
     try:
         parsed = make_url(url)
     except Exception:  # not a SQLAlchemy-style URL: show nothing that could be a secret
@@ -44,6 +45,8 @@ def mask_url(url: str) -> str:
 
 
 def masked(name: str, value: object) -> object:
+    from pydantic import SecretStr
+
     if value is None:
         return None
     if isinstance(value, SecretStr) or any(word in name for word in SECRET_WORDS):
@@ -84,6 +87,7 @@ def demo(
     ] = None,
 ) -> None:
     """A narrated scenario against the simulated Telegram: add, fetch, promotion, mint, status, history."""
+    from tgsessions import demo as demo_scenario
 
     def say(line: str) -> None:
         print(line, flush=True)

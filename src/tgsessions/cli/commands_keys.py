@@ -1,29 +1,31 @@
 """``tgsessions keys init|create|list|revoke|rotate-encryption``: the encryption key file and API keys.
 
 ``rotate-encryption`` is the keys wing's use case (service/keys/rotation.py: the resume rule, one rotation at a
-time); here are its progress bar and reports.
+time); here is its progress bar, its reports are in key_reports.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from tgsessions.bootstrap import new_key_file, open_key_manager, open_key_rotation
 from tgsessions.cli.context import load_settings
 from tgsessions.cli.errors import USAGE_ERROR, fail, reported_errors, run_async
 from tgsessions.cli.output import info, print_json, stderr, stdout, table, when
 from tgsessions.cli.reports import JsonOption
-from tgsessions.config import Settings
 from tgsessions.domain.access import ApiKey, Scope, parse_scopes
-from tgsessions.domain.key_rotation import KINDS, BatchDone, KeyIds, KeyUsage
-from tgsessions.service.keys import RotationOutcome
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from tgsessions.config import Settings
+    from tgsessions.domain.key_rotation import BatchDone, KeyIds, KeyUsage
+    from tgsessions.service.access import KeyManager
+    from tgsessions.service.keys import KeyRotation, RotationOutcome
 
 keys_app = typer.Typer(help="The encryption key file and API keys.", no_args_is_help=True)
 
@@ -48,9 +50,25 @@ def scopes_option(raw: str) -> frozenset[Scope]:
         raise typer.BadParameter(str(exc), param_hint="--scopes") from None
 
 
+def key_manager() -> AbstractAsyncContextManager[KeyManager]:
+    """Storage alone over the configured database (the composition root imported only now)."""
+    from tgsessions.bootstrap import open_key_manager
+
+    return open_key_manager(load_settings())
+
+
+def key_rotation(settings: Settings) -> AbstractAsyncContextManager[KeyRotation]:
+    """The data-key rotation over ``settings``, this process named as the lease holder."""
+    from tgsessions.bootstrap import open_key_rotation
+
+    return open_key_rotation(settings, holder=holder())
+
+
 @keys_app.command("init")
 def init_key_file() -> None:
     """Create the encryption key file (mode 0600) at TGS_KEY_FILE or DATA_DIR/tgsessions.key; never overwrites."""
+    from tgsessions.bootstrap import new_key_file
+
     with reported_errors():
         path = new_key_file(load_settings())
     print(f"created key file {path} (mode 0600)")
@@ -78,7 +96,7 @@ def create_key(
     chosen = scopes_option(scopes)
 
     async def work() -> tuple[ApiKey, str]:
-        async with open_key_manager(load_settings()) as manager:
+        async with key_manager() as manager:
             return await manager.create(name, chosen, rate_limit_per_minute=rate_limit)
 
     key, plaintext = run_async(work())
@@ -95,7 +113,7 @@ def list_keys(as_json: JsonOption = False) -> None:
     """List API keys (ids, names, scopes, dates; never secrets)."""
 
     async def work() -> list[ApiKey]:
-        async with open_key_manager(load_settings()) as manager:
+        async with key_manager() as manager:
             return await manager.list()
 
     keys = run_async(work())
@@ -115,50 +133,27 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key id (the 12 he
     """Revoke an API key: it stops working at once here and within 10 s in running servers."""
 
     async def work() -> ApiKey:
-        async with open_key_manager(load_settings()) as manager:
+        async with key_manager() as manager:
             return await manager.revoke(key_id)
 
     key = run_async(work())
     print(f"revoked key {key.key_id} ({key.name}) at {when(key.revoked_at)}")
 
 
-def usage_json(usage: KeyUsage, keys: KeyIds) -> dict[str, object]:
-    remaining = usage.not_on(keys.active)
-    return {
-        "active_key": keys.active,
-        "keys": sorted(keys.held),
-        "rows": {kind: dict(usage.counts.get(kind, {})) for kind in KINDS},
-        "by_key": usage.by_key(),
-        "total": usage.total(),
-        "remaining": remaining,
-        "rotation_in_progress": remaining > 0,
-    }
-
-
-def show_usage(usage: KeyUsage, keys: KeyIds, *, as_json: bool) -> None:
-    if as_json:
-        print_json(usage_json(usage, keys))
-        return
-    key_ids = sorted(usage.key_ids() | {keys.active})
-    rows = [(kind, *(usage.counts.get(kind, {}).get(k, 0) for k in key_ids)) for kind in KINDS]
-    rows.append(("total", *(usage.by_key().get(k, 0) for k in key_ids)))
-    headers = [f"{k} (active)" if k == keys.active else k for k in key_ids]
-    stdout().print(table(None, ("rows", *headers), rows))
-    remaining = usage.not_on(keys.active)
-    if remaining:
-        print(f"{remaining} rows remain on older keys: run `tgsessions keys rotate-encryption` to finish the rotation")
-    else:
-        print(f"every stored secret is on the active key {keys.active}")
-
-
 def holder() -> str:
     """This process, in the rotation lease."""
+    import socket
+
     return f"keys-rotate@{socket.gethostname()}:{os.getpid()}"
 
 
 async def rotate(settings: Settings, *, batch_size: int, progress: Progress | None) -> RotationOutcome:
     """One run of the rotation (see service/keys/rotation.py for when it adds a key). ``progress`` is started when
     the re-encryption starts and stopped when it ends."""
+    import asyncio
+
+    from rich.progress import TaskID
+
     reencrypting, task = False, TaskID(0)
 
     def started(total: int) -> None:
@@ -172,7 +167,7 @@ async def rotate(settings: Settings, *, batch_size: int, progress: Progress | No
         if progress is not None:
             progress.update(task, completed=done.reencrypted, description=done.kind)
 
-    async with open_key_rotation(settings, holder=holder()) as rotation:
+    async with key_rotation(settings) as rotation:
         try:
             outcome = await rotation.rotate(batch_size=batch_size, on_start=started, on_batch=batch_done)
             if progress is not None:
@@ -191,42 +186,14 @@ async def rotate(settings: Settings, *, batch_size: int, progress: Progress | No
 
 
 async def key_status(settings: Settings, *, batch_size: int) -> tuple[KeyUsage, KeyIds]:
-    async with open_key_rotation(settings, holder=holder()) as rotation:
+    async with key_rotation(settings) as rotation:
         return await rotation.status(batch_size=batch_size)
 
 
 async def drop_old_keys(settings: Settings, *, batch_size: int) -> tuple[list[str], Path]:
     """Remove the inactive keys from the key file; refused while any stored secret still uses one."""
-    async with open_key_rotation(settings, holder=holder()) as rotation:
+    async with key_rotation(settings) as rotation:
         return await rotation.drop_old_keys(batch_size=batch_size), settings.effective_key_file()
-
-
-def show_rotation(outcome: RotationOutcome, key_file: Path, *, as_json: bool) -> None:
-    remaining = outcome.after.not_on(outcome.active_key)
-    if as_json:
-        print_json({
-            "key_file": key_file,
-            "active_key": outcome.active_key,
-            "added_key": outcome.added_key,
-            "resumed": outcome.added_key is None,
-            "reencrypted": outcome.report.reencrypted,
-            "total": outcome.report.total,
-            "rows": {kind: dict(outcome.after.counts.get(kind, {})) for kind in KINDS},
-            "remaining": remaining,
-        })  # fmt: skip
-        return
-    if outcome.added_key is not None:
-        print(f"added key {outcome.added_key} to {key_file} and made it active")
-    else:
-        print(f"continued the unfinished rotation to key {outcome.active_key}")
-    parts = ", ".join(f"{kind} {count}" for kind, count in outcome.report.reencrypted.items())
-    print(f"re-encrypted {outcome.report.total} secrets ({parts})")
-    if remaining:
-        print(f"{remaining} rows were written under older keys meanwhile: run the command again to finish")
-    else:
-        print(f"every stored secret is on key {outcome.active_key}; older keys stay in the key file")
-    if outcome.added_key is not None:
-        info("back up the key file again now; running servers load the new key by themselves")
 
 
 @keys_app.command("rotate-encryption")
@@ -245,6 +212,8 @@ def rotate_encryption(
 
     Safe to interrupt: run it again and it continues (no second key is added while rows remain on older keys).
     Both keys decrypt until it finishes; older keys stay in the key file."""
+    from tgsessions.cli.key_reports import show_rotation, show_usage
+
     if status and drop:
         fail("--status and --drop-old-keys cannot be combined", USAGE_ERROR)
     if status:
@@ -261,6 +230,8 @@ def rotate_encryption(
         else:
             print(f"no older keys in {path}")
         return
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("re-encrypting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.description}"))  # fmt: skip

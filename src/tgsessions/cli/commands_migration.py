@@ -10,23 +10,21 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tgsessions.bootstrap import open_keys_and_database, open_runtime, read_mongo_export, write_mongo_export
 from tgsessions.cli.context import CLI_ACTOR, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import info, jsonable, pairs, print_json, stderr, stdout, table
 from tgsessions.cli.reports import JsonOption
-from tgsessions.config import Settings, options_from
 from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import InvalidInput
-from tgsessions.domain.ports import Cipher, Database, TelegramGateway
-from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.migration import ExportReport, Importer, ImportOptions, ImportReport, export_accounts
-from tgsessions.service.session_strings import session_format as session_format_named
+
+if TYPE_CHECKING:
+    from tgsessions.config import Settings
+    from tgsessions.domain.ports import Cipher, Database, TelegramGateway
+    from tgsessions.service.migration import ExportReport, ImportReport
 
 import_app = typer.Typer(help="Bring accounts in from the replaced service.", no_args_is_help=True)
 
@@ -38,6 +36,8 @@ async def _storage(
     settings: Settings, *, validate: bool
 ) -> AsyncIterator[tuple[Database, Cipher, TelegramGateway | None]]:
     """The database and cipher (and, to validate, the configured Telegram gateway through the full runtime)."""
+    from tgsessions.bootstrap import open_keys_and_database, open_runtime
+
     async with AsyncExitStack() as stack:
         if validate:
             runtime = await stack.enter_async_context(open_runtime(settings))
@@ -105,6 +105,12 @@ def mongo_export(
 
     Idempotent: a second run over the same file changes nothing and says so. Progress on stderr, report on stdout.
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tgsessions.bootstrap import read_mongo_export
+    from tgsessions.config import options_from
+    from tgsessions.service.migration import Importer, ImportOptions
+
     with reported_errors():
         settings = load_settings()
     factory_options = options_from(settings)
@@ -166,6 +172,13 @@ def export(
 
     Without --include-secrets the session fields hold session_ids. Each account gets an 'exported' audit event.
     """
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    from tgsessions.bootstrap import write_mongo_export
+    from tgsessions.domain.session_codec import SessionFormat
+    from tgsessions.service.migration import export_accounts
+    from tgsessions.service.session_strings import session_format as session_format_named
+
     with reported_errors():
         settings = load_settings()
         fmt = None if session_format == "original" else session_format_named(session_format, field="--session-format")

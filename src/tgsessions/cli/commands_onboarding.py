@@ -11,30 +11,31 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tgsessions.bootstrap import open_runtime, read_telethon_file, telethon_login
-from tgsessions.cli.context import CLI_ACTOR, load_settings
+from tgsessions.cli.context import CLI_ACTOR, cli_runtime, load_settings
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import print_json
 from tgsessions.cli.reports import JsonOption
 from tgsessions.cli.secrets_input import STDIN, read_secret
 from tgsessions.domain.errors import ConfigurationError
-from tgsessions.domain.model import Role
 from tgsessions.domain.phone import normalise_phone
-from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.results import SessionInfo
-from tgsessions.service.session_strings import IncomingSession, from_data, read_session, session_format
 
-ROLES = {"keeper": Role.KEEPER, "backup": Role.BACKUP, "primary": Role.PRIMARY}
+if TYPE_CHECKING:
+    from tgsessions.domain.session_codec import SessionFormat
+    from tgsessions.service.results import SessionInfo
+    from tgsessions.service.session_strings import IncomingSession
 
-
-FORMAT_NAMES = ("auto", *(f.value for f in SessionFormat))
+ROLES = ("keeper", "backup", "primary")  # the values of Role that --as takes
 
 
 def _read_source(source: str, fmt: SessionFormat | None) -> IncomingSession:
+    from tgsessions.bootstrap import read_telethon_file
+    from tgsessions.domain.session_codec import SessionFormat
+    from tgsessions.service.session_strings import from_data, read_session
+
     if source == STDIN:
         return read_session(read_secret("session string", "SOURCE"), field="session", fmt=fmt)
     path = Path(source)
@@ -64,20 +65,24 @@ def import_session(
     as_json: JsonOption = False,
 ) -> None:
     """Import an existing session as the account's keeper, a backup or the primary (checked at Telegram first)."""
+    from tgsessions.domain.model import Role
+    from tgsessions.service.session_strings import session_format
+
     if role not in ROLES:
         raise typer.BadParameter("must be keeper, backup or primary", param_hint="--as")
-    if two_fa_stdin and ROLES[role] is Role.PRIMARY:
+    chosen = Role(role)
+    if two_fa_stdin and chosen is Role.PRIMARY:
         raise typer.BadParameter("store the 2FA password with --as keeper or --as backup", param_hint="--two-fa-stdin")
     with reported_errors():
         string = _read_source(source, session_format(fmt, field="--format"))
     two_fa = read_secret("2FA password", "--two-fa-stdin") if two_fa_stdin else None
 
     async def work() -> SessionInfo:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             factory = runtime.factory
-            if ROLES[role] is Role.PRIMARY:
+            if chosen is Role.PRIMARY:
                 return await factory.update_session(phone, string, actor=CLI_ACTOR)
-            return await factory.add_session(phone, string, role=ROLES[role], two_fa=two_fa, actor=CLI_ACTOR)
+            return await factory.add_session(phone, string, role=chosen, two_fa=two_fa, actor=CLI_ACTOR)
 
     info = run_async(work())
     if as_json:
@@ -106,6 +111,9 @@ def login(
 
     Each code or password typed counts against the account's login budget at Telegram (about 5 a day).
     """
+    from tgsessions.bootstrap import open_runtime, telethon_login
+    from tgsessions.domain.model import Role
+
     settings = load_settings()
 
     async def work() -> SessionInfo:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
 
-from tgsessions.bootstrap import build_scheduler, configure_logging, ensure_admin_key, open_runtime
 from tgsessions.cli.context import describe_database, load_settings
-from tgsessions.cli.errors import run_async
-from tgsessions.config import Settings, check_backend
-from tgsessions.demo import seed_demo_accounts
-from tgsessions.service.runtime import Runtime
+from tgsessions.cli.errors import reported_errors
+
+if TYPE_CHECKING:
+    from tgsessions.config import Settings
+    from tgsessions.service.runtime import Runtime
 
 
 class CompatChoice(StrEnum):
@@ -28,19 +26,6 @@ class CompatChoice(StrEnum):
 class TelegramChoice(StrEnum):
     simulated = "simulated"
     telethon = "telethon"
-
-
-class Server(uvicorn.Server):
-    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, which would kill the process before the
-    runtime is closed; here a signal only stops serving, and ``serve`` returns normally."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        with super().capture_signals():
-            try:
-                yield
-            finally:
-                self._captured_signals.clear()
 
 
 def announce(settings: Settings, host: str, port: int, seeded: list[str], admin_key: str | None) -> None:
@@ -63,11 +48,22 @@ def announce(settings: Settings, host: str, port: int, seeded: list[str], admin_
 
 
 async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
+    from tgsessions.config import check_backend
+
     check_backend(settings)  # refuse before anything is imported or created
+    import asyncio
+
+    import uvicorn  # lazily, as the API below: only serve loads the web stack
+
+    from tgsessions.bootstrap import build_scheduler, configure_logging, ensure_admin_key, open_runtime
+    from tgsessions.cli.uvicorn_server import Server
+    from tgsessions.demo import seed_demo_accounts
+
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     from tgsessions.api.app import create_app  # lazily: the API (and FastAPI) only for serve
-    from tgsessions.api.limits import RequestLimits, header_timeout_protocol
+    from tgsessions.api.limits import RequestLimits
     from tgsessions.api.profiles import ApiProfile
+    from tgsessions.api.serving import freeze_startup_heap, uvicorn_options
 
     async with open_runtime(settings) as runtime:
         seeded = await seed_demo_accounts(runtime) if runtime.simulated is not None else []
@@ -80,18 +76,18 @@ async def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
 
         limits = RequestLimits(settings.max_body_bytes, settings.body_read_timeout_seconds)
         app = create_app(opened, profile=ApiProfile(settings.api_compat), limits=limits)
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on", log_config=None,
-            http=header_timeout_protocol(settings.header_read_timeout_seconds),  # h11, with a header deadline
-            h11_max_incomplete_event_size=settings.max_header_bytes,
-            timeout_keep_alive=settings.keep_alive_seconds,
-            limit_concurrency=settings.max_connections,
-        )  # fmt: skip
+        # uvloop, httptools with a head deadline and size bound, no uvicorn access line (ours is the one).
+        config = uvicorn.Config(app, host=host, port=port, **uvicorn_options(
+            log_level=settings.log_level, header_timeout=settings.header_read_timeout_seconds,
+            max_header_bytes=settings.max_header_bytes, keep_alive=settings.keep_alive_seconds,
+            max_connections=settings.max_connections,
+        ))  # fmt: skip
         scheduler = build_scheduler(runtime, settings)  # its first tick waits TGS_MAINTENANCE_START_DELAY_SECONDS
         scheduler.start()
         # Mints a crash left half-done (intents still open) are reconciled in the background while serving starts.
         healing = asyncio.create_task(runtime.factory.reconcile_open_intents(actor="startup"), name="reconcile")
         try:
+            freeze_startup_heap()  # the garbage collector no longer walks what start-up built, on every request
             await Server(config).serve()
         finally:
             healing.cancel()
@@ -125,4 +121,15 @@ def serve(
                                  api_compat=compat.value if compat else None)  # fmt: skip
         await serve_until_stopped(settings, settings.host, settings.port)
 
-    run_async(work())
+    run_serving(work())
+
+
+def run_serving(main: Coroutine[Any, Any, None]) -> None:
+    """Like ``run_async``, in uvloop's event loop when it is installed (uvicorn's ``loop`` option only applies to
+    loops uvicorn creates itself)."""
+    import asyncio
+
+    from tgsessions.api.serving import event_loop_factory
+
+    with reported_errors(), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tgsessions.bootstrap import open_runtime
-from tgsessions.cli.context import CLI_ACTOR, load_settings
+from tgsessions.cli.context import CLI_ACTOR, cli_runtime
 from tgsessions.cli.errors import reported_errors, run_async
 from tgsessions.cli.output import print_json, stderr
 from tgsessions.cli.reports import JsonOption, fetch_json, show_cleanup, show_maintenance, show_status
 from tgsessions.domain.errors import InvalidInput
-from tgsessions.domain.runs import MaintenanceRun
-from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.migration import RepairReport
-from tgsessions.service.results import CleanupReport, FetchResult, StatusReport
-from tgsessions.service.session_strings import session_format
+
+if TYPE_CHECKING:
+    from tgsessions.domain.runs import MaintenanceRun
+    from tgsessions.service.migration import RepairReport
+    from tgsessions.service.results import CleanupReport, FetchResult, StatusReport
 
 PhoneArgument = Annotated[str, typer.Argument(help="Phone number in international format.")]
 
@@ -30,13 +28,16 @@ def fetch(
     ] = "telethon",
 ) -> None:
     """Print a session of PHONE that works right now (promoting or minting when needed). Audited as 'cli'."""
+    from tgsessions.domain.session_codec import SessionFormat
+    from tgsessions.service.session_strings import session_format
+
     with reported_errors():
         fmt = session_format(output_format, field="--format")
         if fmt is None or fmt is SessionFormat.TELETHON_FILE:
             raise InvalidInput("--format must be telethon, gramjs or pyrogram", field="format")
 
     async def work() -> FetchResult:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             result = await runtime.factory.fetch_one(phone, actor=CLI_ACTOR)
             await runtime.factory.drain()  # let a background top-up finish before the process ends
             return result
@@ -53,7 +54,7 @@ def status(phone: PhoneArgument, as_json: JsonOption = False) -> None:
     """Health of PHONE's sessions: primary alive, backups, keeper, reliability, breaker, frozen."""
 
     async def work() -> StatusReport:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             return await runtime.factory.session_status(phone, actor=CLI_ACTOR)
 
     show_status(run_async(work()), as_json=as_json)
@@ -69,7 +70,7 @@ def cleanup(
     """Retire dead backups of PHONE and revoke live ones beyond --max (primary and keeper are never touched)."""
 
     async def work() -> CleanupReport:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             return await runtime.factory.cleanup_sessions(phone, max_backups, actor=CLI_ACTOR)
 
     show_cleanup(run_async(work()), as_json=as_json)
@@ -77,9 +78,10 @@ def cleanup(
 
 def check(as_json: JsonOption = False) -> None:
     """Maintenance over all accounts (keep-alive, promote, top up, clean up); progress on stderr, then a summary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     async def work() -> MaintenanceRun:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        TextColumn("{task.description}"))  # fmt: skip
             bar = Progress(*columns, console=stderr(), transient=False)
@@ -104,7 +106,7 @@ def repair_sessions(as_json: JsonOption = False) -> None:
     sessions quarantined as malformed that read fine. Idempotent; nothing is ever wiped."""
 
     async def work() -> RepairReport:
-        async with open_runtime(load_settings()) as runtime:
+        async with cli_runtime() as runtime:
             return await runtime.factory.repair_sessions(actor=CLI_ACTOR)
 
     report = run_async(work())

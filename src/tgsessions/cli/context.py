@@ -8,22 +8,34 @@ way ``open_runtime`` does: the embedded default is migrated, any other database 
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
-
-from tgsessions.config import Settings
+if TYPE_CHECKING:
+    from tgsessions.config import Settings
+    from tgsessions.service.runtime import Runtime
 
 CLI_ACTOR = "cli"
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and ``.env``; options given on the command line win."""
+    from tgsessions.config import Settings
+
     return Settings(**{name: value for name, value in overrides.items() if value is not None})
+
+
+def cli_runtime() -> AbstractAsyncContextManager[Runtime]:
+    """``open_runtime(load_settings())``, the composition root imported only when a command opens it."""
+    from tgsessions.bootstrap import open_runtime
+
+    return open_runtime(load_settings())
 
 
 def describe_database(url: str) -> str:
     """The SQLite file, or the server (never a password)."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return parsed.database or ":memory:"

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tgsessions.cli.errors import fail
 from tgsessions.cli.output import age, jsonable, pairs, print_json, stdout, table, when
-from tgsessions.domain.runs import MaintenanceRun
-from tgsessions.domain.session_codec import SessionFormat
-from tgsessions.service.results import CleanupReport, FetchResult, SessionInfo, StatusReport
+
+if TYPE_CHECKING:
+    from tgsessions.domain.runs import MaintenanceRun
+    from tgsessions.domain.session_codec import SessionFormat
+    from tgsessions.service.results import CleanupReport, FetchResult, SessionInfo, StatusReport
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def fetch_json(result: FetchResult, fmt: SessionFormat = SessionFormat.TELETHON) -> dict[str, object]:
+def fetch_json(result: FetchResult, fmt: SessionFormat) -> dict[str, object]:
     """The one place that reveals a session string, for ``fetch --json``."""
     data = jsonable(result)
     assert isinstance(data, dict)

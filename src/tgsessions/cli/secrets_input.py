@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import getpass
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import typer
 
-from tgsessions.domain.model import Proxy
 from tgsessions.domain.secret import Secret
+
+if TYPE_CHECKING:
+    from tgsessions.domain.model import Proxy
 
 STDIN = "-"
 PROXY_SCHEMES = ("socks5", "socks4", "http", "mtproxy")
@@ -39,6 +42,8 @@ def secret_option(value: str | None, what: str, option: str) -> str | None:
 
 def parse_proxy(url: str) -> Proxy:
     """``scheme://[user[:password]@]host:port`` with scheme socks5, socks4, http or mtproxy."""
+    from tgsessions.domain.model import Proxy
+
     try:
         parts = urlsplit(url)
         port = parts.port
