@@ -5,6 +5,11 @@ Order: a key in the query string is refused (400: it would end up in access logs
 keys); then the key from ``Authorization: Bearer``, ``X-API-Key`` (or that ``apiKey``) is authenticated (401 with
 ``WWW-Authenticate: Bearer``); then the scope is checked (403 naming it); then the key's rate limit is taken (429
 with ``Retry-After``).
+
+Each check is ONE dependency that reads the request itself: FastAPI solves every dependency (and its parameters)
+anew on each request, so the header schemes are called here, not declared as sub-dependencies, and the OpenAPI
+security they stand for is written by :func:`tgsessions.api.openapi.document_security` (:data:`KEY_SCHEMES`).
+Every dependency is a coroutine: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop each.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.domain.access import ApiKey, Scope
@@ -32,7 +37,12 @@ bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """The app's runtime (a coroutine: see the module)."""
+    return runtime_of(request)
+
+
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -40,28 +50,24 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def identify(
-    request: Request,
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    header_key: Annotated[str | None, Depends(api_key_header)],
-) -> ApiKey:
+async def identify(request: Request) -> ApiKey:
     """The caller's active key (no scope checked, no rate limit taken yet)."""
-    query_key = request.query_params.get(COMPAT_QUERY_KEY) if profile_of(request) is ApiProfile.ORIGINAL else None
+    query_params = request.query_params
+    query_key = query_params.get(COMPAT_QUERY_KEY) if profile_of(request) is ApiProfile.ORIGINAL else None
     allowed = {COMPAT_QUERY_KEY} if query_key is not None else set()
-    if any(name.lower() in QUERY_KEY_NAMES and name not in allowed for name in request.query_params):
+    if any(name.lower() in QUERY_KEY_NAMES and name not in allowed for name in query_params):
         raise InvalidInput("API keys are not accepted in the query string (it ends up in logs): send the key in a "
                            "header, 'Authorization: Bearer <key>' or 'X-API-Key: <key>'", field="query")  # fmt: skip
-    presented = credentials.credentials if credentials is not None else header_key or query_key
-    return await runtime.keys.authenticate(presented)
+    credentials = await bearer(request)
+    presented = credentials.credentials if credentials is not None else await api_key_header(request) or query_key
+    return await runtime_of(request).keys.authenticate(presented)
 
 
-Identified = Annotated[ApiKey, Depends(identify)]
-
-
-async def any_key(key: Identified, runtime: RuntimeDep) -> ApiKey:
+async def any_key(request: Request) -> ApiKey:
     """Any valid key, whatever its scopes; its rate limit taken."""
-    runtime.limiter.check(key)
+    key = await identify(request)
+    runtime = runtime_of(request)
+    await runtime.limiter.check(key)
     return key
 
 
@@ -71,10 +77,12 @@ class RequireScope:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    async def __call__(self, key: Identified, runtime: RuntimeDep) -> ApiKey:
+    async def __call__(self, request: Request) -> ApiKey:
+        key = await identify(request)
+        runtime = runtime_of(request)
         if not key.allows(self.scope):
             raise Forbidden(f"this API key lacks the scope {self.scope.value}")
-        runtime.limiter.check(key)
+        await runtime.limiter.check(key)
         return key
 
 
@@ -84,13 +92,23 @@ class RequireAnyScope:
     def __init__(self, *scopes: Scope) -> None:
         self.scopes = scopes
 
-    async def __call__(self, key: Identified, runtime: RuntimeDep) -> ApiKey:
+    async def __call__(self, request: Request) -> ApiKey:
+        key = await identify(request)
+        runtime = runtime_of(request)
         if not any(key.allows(scope) for scope in self.scopes):
             names = " or ".join(scope.value for scope in self.scopes)
             raise Forbidden(f"this API key lacks the scope {names}")
-        runtime.limiter.check(key)
+        await runtime.limiter.check(key)
         return key
 
+
+def is_key_check(call: object) -> bool:
+    """Whether a dependency's callable is one of the key checks above (its route needs a key)."""
+    return call is any_key or isinstance(call, RequireScope | RequireAnyScope)
+
+
+#: The header schemes a key check reads, as OpenAPI security schemes (name -> scheme object).
+KEY_SCHEMES: Final = {"HTTPBearer": bearer, "APIKeyHeader": api_key_header}
 
 AnyKey = Annotated[ApiKey, Depends(any_key)]
 MetricsRead = Annotated[ApiKey, Depends(RequireAnyScope(Scope.METRICS_READ, Scope.ADMIN))]

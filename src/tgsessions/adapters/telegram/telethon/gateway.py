@@ -3,7 +3,8 @@
 Every call: the account's flood gate first (a flood wait Telegram gave is honoured without asking again), then the
 string is parsed (a malformed one never reaches Telegram), then the string's one pooled connection is borrowed and
 raw requests are made, each bounded by ``request_timeout``. ``validate`` returns a verdict for every Telegram outcome;
-the other calls raise domain errors (see outcomes.py). A caller's cancellation is never swallowed.
+the other calls raise domain errors (see outcomes.py). A caller's cancellation is never swallowed. With
+``flood_waits`` (a Redis board, when configured) a flood wait one instance met is honoured by every instance.
 
 The session's own phone is checked (``users.GetUsers([InputUserSelf()])``) before a session is used to mint, revoke
 or list: a string of another account is not a session of this one.
@@ -35,7 +36,7 @@ from tgsessions.adapters.telegram.telethon.pool import ConnectionPool, FloodGate
 from tgsessions.adapters.telegram.telethon.raw_requests import invoke
 from tgsessions.domain.errors import MintFailed, TelegramUnavailable, TgSessionsError
 from tgsessions.domain.model import ClientIdentity
-from tgsessions.domain.ports import Authorization, Clock, MintedSession, SessionAccess
+from tgsessions.domain.ports import Authorization, Clock, DeadlineBoard, MintedSession, SessionAccess
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.verdict import Reason, Verdict
 
@@ -59,6 +60,7 @@ class TelethonGateway:
         clock: Clock,
         client_class: type[Any] = TelegramClient,
         factory: ClientFactory | None = None,
+        flood_waits: DeadlineBoard | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -71,7 +73,7 @@ class TelethonGateway:
             connect_timeout=config.connect_timeout,
             close_timeout=config.cleanup_timeout,
         )
-        self.gates = FloodGates(clock)
+        self.gates = FloodGates(clock, flood_waits)  # shared by every instance when ``flood_waits`` is given
         self.minter = LoginFlow(config, self.factory, self.pool, clock)
 
     def __repr__(self) -> str:
@@ -84,7 +86,7 @@ class TelethonGateway:
     # -- validate -----------------------------------------------------------------------------------------------
 
     async def validate(self, access: SessionAccess) -> Verdict:
-        wait = self.gates.remaining(access.phone)
+        wait = await self.gates.remaining(access.phone)
         if wait is not None:
             return Verdict.unknown(Reason.FLOOD_WAIT, self.clock.now(), retry_after=wait)
         try:
@@ -103,7 +105,7 @@ class TelethonGateway:
             raise  # configuration (a bad proxy), not a Telegram outcome
         except Exception as exc:
             verdict = verdict_for(exc, self.clock.now())
-            self._note_flood(access.phone, exc)
+            await self._note_flood(access.phone, exc)
             log.info(
                 "session %s of %s: %s (%s)",
                 session_key(access.string)[:12],
@@ -119,21 +121,21 @@ class TelethonGateway:
         self, source: SessionAccess, *, new_identity: ClientIdentity, two_fa: Secret | None
     ) -> MintedSession:
         phone = source.phone
-        self._check_gate(phone, "api")
+        await self._check_gate(phone, "api")
         self._require_parsable(source)
         try:
             async with self.pool.connection(source) as lease:
                 await self._require_own(lease.client, phone)  # a dead source or account shows here first
-                self._check_gate(phone, "login")
+                await self._check_gate(phone, "login")
                 return await self.minter.mint(lease.client, source, new_identity, two_fa)
         except TgSessionsError:
             raise
         except LoginStepFailed as failed:
-            self._note_flood(phone, failed.error)
+            await self._note_flood(phone, failed.error)
             log.info("minting for %s refused at %s", phone, failed)
             raise login_error(failed.error, phone, failed.step, transient=failed.transient) from None
         except Exception as exc:
-            self._raise_translated(exc, phone, minting=True)
+            await self._raise_translated(exc, phone, minting=True)
 
     # -- revoking, listing --------------------------------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class TelethonGateway:
             parse_session(access.string)
         except MalformedSession:
             return  # nothing Telegram knows of: nothing to log out
-        self._check_gate(access.phone, "api")
+        await self._check_gate(access.phone, "api")
         try:
             async with self.pool.connection(access) as lease:
                 await self._call(lease.client, functions.auth.LogOutRequest())
@@ -150,11 +152,11 @@ class TelethonGateway:
         except Exception as exc:
             if session_dead_reason(exc) is not None or isinstance(exc, errors.UserDeactivatedError):
                 return  # already dead: counts as logged out
-            self._raise_translated(exc, access.phone)
+            await self._raise_translated(exc, access.phone)
 
     async def revoke_other(self, source: SessionAccess, auth_hash: int) -> None:
         phone = source.phone
-        self._check_gate(phone, "api")
+        await self._check_gate(phone, "api")
         self._require_parsable(source)
         try:
             async with self.pool.connection(source) as lease:
@@ -171,17 +173,17 @@ class TelethonGateway:
                 phone=phone,
             ) from None
         except Exception as exc:
-            self._raise_translated(exc, phone)
+            await self._raise_translated(exc, phone)
 
     async def authorizations(self, access: SessionAccess) -> Sequence[Authorization]:
-        self._check_gate(access.phone, "api")
+        await self._check_gate(access.phone, "api")
         self._require_parsable(access)
         try:
             async with self.pool.connection(access) as lease:
                 await self._require_own(lease.client, access.phone)
                 listed = await self._call(lease.client, functions.account.GetAuthorizationsRequest())
         except Exception as exc:
-            self._raise_translated(exc, access.phone)
+            await self._raise_translated(exc, access.phone)
         return [
             Authorization(
                 hash=a.hash,
@@ -229,8 +231,8 @@ class TelethonGateway:
         except MalformedSession:
             _source_dead(access.phone, "the session string is malformed")
 
-    def _check_gate(self, phone: str, scope: str) -> None:
-        wait = self.gates.remaining(phone, scope)
+    async def _check_gate(self, phone: str, scope: str) -> None:
+        wait = await self.gates.remaining(phone, scope)
         if wait is not None:
             what = "logins" if scope == "login" else "calls"
             raise TelegramUnavailable(
@@ -239,17 +241,17 @@ class TelethonGateway:
                 phone=phone,
             )
 
-    def _note_flood(self, phone: str, exc: BaseException) -> None:
+    async def _note_flood(self, phone: str, exc: BaseException) -> None:
         seconds = flood_seconds(exc)
         if seconds is not None:
-            self.gates.record(phone, seconds, "login" if is_login_request(exc) else "api")
+            await self.gates.record(phone, seconds, "login" if is_login_request(exc) else "api")
 
-    def _raise_translated(self, exc: Exception, phone: str, *, minting: bool = False) -> NoReturn:
+    async def _raise_translated(self, exc: Exception, phone: str, *, minting: bool = False) -> NoReturn:
         if isinstance(exc, TgSessionsError):
             raise exc
         if isinstance(exc, NotOwnSession):
             _source_dead(phone, "it belongs to another phone")
-        self._note_flood(phone, exc)
+        await self._note_flood(phone, exc)
         log.info("Telegram call for %s failed: %s (%s)", phone, rpc_name(exc), type(exc).__name__)
         raise domain_error(exc, phone, minting=minting) from None
 

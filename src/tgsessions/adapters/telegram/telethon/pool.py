@@ -17,15 +17,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tgsessions.adapters.telegram.telethon.clients import ClientFactory
 from tgsessions.adapters.telegram.telethon.outcomes import connection_survives
-from tgsessions.domain.ports import Clock, SessionAccess
+from tgsessions.domain.ports import Clock, DeadlineBoard, SessionAccess
 from tgsessions.domain.secret import Secret
 
 log = logging.getLogger(__name__)
+
+GATE_TTL_MARGIN = 60.0  # seconds a shared flood gate outlives its wait: clocks may differ a little
 
 
 def session_key(string: Secret) -> str:
@@ -45,27 +47,44 @@ async def disconnect(client: Any) -> None:
 
 
 class FloodGates:
-    """Flood waits per account and scope ("api" or "login"), on the injected clock."""
+    """Flood waits per account and scope ("api" or "login"), on the injected clock.
 
-    def __init__(self, clock: Clock) -> None:
+    Kept in this process; with a shared ``board`` (Redis, when configured) also held there, so that a flood wait
+    Telegram gave one instance is honoured by every instance. A wait known here is answered without asking the
+    board; the board's answer is remembered here until it passes."""
+
+    def __init__(self, clock: Clock, board: DeadlineBoard | None = None) -> None:
         self._clock = clock
-        self._until: dict[tuple[str, str], datetime] = {}
+        self._board = board
+        self._until: dict[str, datetime] = {}
 
-    def record(self, phone: str, seconds: float, scope: str = "api") -> None:
-        key = (account_key(phone), scope)
+    async def record(self, phone: str, seconds: float, scope: str = "api") -> None:
+        key = gate_key(phone, scope)
         until = self._clock.now() + timedelta(seconds=seconds)
         self._until[key] = max(until, self._until.get(key, until))
+        if self._board is not None:
+            await self._board.hold(key, until.timestamp(), ttl_seconds=seconds + GATE_TTL_MARGIN)
 
-    def remaining(self, phone: str, scope: str = "api") -> float | None:
-        key = (account_key(phone), scope)
+    async def remaining(self, phone: str, scope: str = "api") -> float | None:
+        """The seconds left of the account's flood wait in ``scope``, or None when there is none."""
+        key = gate_key(phone, scope)
         until = self._until.get(key)
+        if until is None and self._board is not None:
+            held = await self._board.until(key)
+            until = None if held is None else datetime.fromtimestamp(held, UTC)
         if until is None:
             return None
         left = (until - self._clock.now()).total_seconds()
         if left <= 0:
-            del self._until[key]
+            self._until.pop(key, None)
             return None
+        self._until[key] = until
         return left
+
+
+def gate_key(phone: str, scope: str) -> str:
+    """The key of an account's flood gate in ``scope``: its digits (never session material) and the scope."""
+    return f"{account_key(phone)}:{scope}"
 
 
 @dataclass(eq=False)
