@@ -109,6 +109,17 @@ async def test_invalidate(cache: VerdictCache, clock: FakeClock) -> None:
     assert (await cache.stats()).entries == 1
 
 
+async def test_get_many_answers_in_order_and_counts_like_get(cache: VerdictCache, clock: FakeClock) -> None:
+    alive = Verdict.alive(clock.now())
+    dead = Verdict.dead(Reason.AUTH_KEY_UNREGISTERED, clock.now())
+    await cache.put("a", alive)
+    await cache.put("b", dead)
+    assert await cache.get_many([]) == []
+    assert await cache.get_many(["b", "x", "a", "a"]) == [dead, None, alive, alive]
+    stats = await cache.stats()
+    assert (stats.hits, stats.misses) == (3, 1)
+
+
 async def test_stats_count_hits_and_misses(caches: CacheFactory, cache: VerdictCache, clock: FakeClock) -> None:
     await cache.put("a", Verdict.alive(clock.now()))
     await cache.put("b", Verdict.dead(Reason.AUTH_KEY_UNREGISTERED, clock.now()))

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from tests.support.db_fixtures import database_fixture
 from tgsessions.adapters.cache.memory import MemoryVerdictCache
+from tgsessions.adapters.limits import LimitsRateWindow
 from tgsessions.adapters.metrics.measured_gateway import MeasuredGateway
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
 from tgsessions.adapters.telegram.simulated.gateway import SimulatedTelegramGateway
@@ -28,6 +29,7 @@ from tgsessions.domain.errors import StorageUnavailable
 from tgsessions.domain.model import Event
 from tgsessions.domain.ports import Cipher, Clock, Database, LeaseStore
 from tgsessions.domain.secret import Secret
+from tgsessions.domain.warm_hand_out import hand_out_in
 from tgsessions.service.access.api_keys import KeyManager
 from tgsessions.service.access.rate_limits import RateLimiter
 from tgsessions.service.factory import SessionFactory
@@ -86,7 +88,7 @@ def build_runtime(
     return Runtime(
         factory=factory,
         keys=KeyManager(database, cipher, clock),
-        limiter=RateLimiter(clock, default_per_minute=10_000),
+        limiter=RateLimiter(LimitsRateWindow.in_memory(), default_per_minute=10_000),
         database=database,
         gateway=gateway,
         cache=cache,
@@ -241,3 +243,8 @@ class AuditFailingDatabase:
 
     def unit_of_work(self, *, fence: Any = None, release: bool = False) -> Any:
         return _FailingUnitOfWork(self._inner.unit_of_work(fence=fence, release=release), self)
+
+    async def hand_out_warm(self, requests: Any, now: Any) -> Any:
+        """The warm hand-out through the failing unit of work: its audit rows fail like every other."""
+        async with self.unit_of_work() as uow:
+            return await hand_out_in(uow, requests, now)

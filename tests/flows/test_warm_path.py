@@ -68,3 +68,48 @@ async def test_a_changed_primary_sends_the_caller_down_the_cold_path(
     assert result.session == seeded.backups[0]
     with pytest.raises(UnknownPhone):
         await factory.fetch_one("79990000000")
+
+
+async def test_a_warm_batch_is_one_hand_out_and_the_rest_go_cold(
+    factory: SessionFactory, world: SimulatedTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phones = [f"7916000{i:04d}" for i in range(12)]
+    seeded = {phone: await seed(factory, world, phone, backups=1) for phone in phones}
+    await factory.batch_fetch(phones[:10])  # ten warm, two never fetched (no hint: cold)
+    await factory.update_session(phones[3], seeded[phones[3]].backups[0])  # its primary changed behind the hint
+    db = factory._ctx.db
+    batches: list[int] = []
+    original = db.hand_out_warm
+
+    async def counted(requests, now):  # type: ignore[no-untyped-def]
+        batches.append(len(requests))
+        return await original(requests, now)
+
+    monkeypatch.setattr(db, "hand_out_warm", counted)
+    validations = world.calls["validate"]
+    items = await factory.batch_fetch([*phones, "not a phone"])
+    assert batches[0] == 10, "every phone with a hint and a cached alive verdict, in one hand-out"
+    assert [item.phone for item in items[:12]] == phones
+    assert all(item.result is not None for item in items[:12])
+    assert {item.result.how for i, item in enumerate(items[:12]) if i not in (3, 10, 11)} == {"cached"}  # type: ignore[union-attr]
+    assert items[3].result is not None and items[3].result.session == seeded[phones[3]].backups[0]
+    assert items[12].error_code == "invalid_input" and items[12].result is None
+    assert world.calls["validate"] > validations, "the cold ones were validated"
+    for phone in phones[:10]:
+        events = (await factory.history(phone, limit=50)).events
+        assert sum(1 for e in events if e.action is Action.HANDED_OUT) == 2  # the first batch and this one
+
+
+async def test_a_warm_batch_reports_each_phones_error(factory: SessionFactory, world: SimulatedTelegram) -> None:
+    await seed(factory, world)
+    await seed(factory, world, OTHER)
+    await factory.batch_fetch([PHONE, OTHER])
+    async with factory._ctx.db.unit_of_work() as uow:  # another process marks OTHER banned
+        account = await uow.accounts.get_account(OTHER)
+        assert account is not None
+        account.state = AccountState.BANNED
+        await uow.accounts.save_account(account)
+        await uow.commit()
+    first, second = await factory.batch_fetch([PHONE, OTHER])
+    assert first.result is not None and first.result.how == "cached"
+    assert second.result is None and second.error_code == AccountBanned.code

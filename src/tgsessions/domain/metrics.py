@@ -7,8 +7,8 @@ from typing import Protocol
 
 
 class Metrics(Protocol):
-    def fetched(self, how: str) -> None:
-        """A session was handed out: how is cached / validated / promoted / minted."""
+    def fetched(self, how: str, count: int = 1) -> None:
+        """``count`` sessions were handed out: how is cached / validated / promoted / minted."""
         ...
 
     def fetch_failed(self, code: str) -> None:
@@ -48,7 +48,7 @@ class Metrics(Protocol):
 class NoMetrics:
     """Metrics that go nowhere (the Python API's default)."""
 
-    def fetched(self, how: str) -> None:
+    def fetched(self, how: str, count: int = 1) -> None:
         return None
 
     def fetch_failed(self, code: str) -> None:

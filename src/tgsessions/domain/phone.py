@@ -16,6 +16,8 @@ def normalise_phone(raw: object) -> str:
 
     Accepts an optional leading ``+`` or ``00`` and the usual separators (spaces, dashes, dots, parentheses).
     """
+    if type(raw) is str and MIN_DIGITS <= len(raw) <= MAX_DIGITS and raw.isdigit() and raw.isascii() and raw[0] != "0":
+        return raw  # already normalised (the common case: every stored phone, every batch item)
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise InvalidInput("phone number must be a string of digits", field="mobile")
     text = _SEPARATORS.sub("", str(raw).strip())

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from tgsessions.domain.limits import DeadlineBoard, RateWindow
 from tgsessions.domain.model import ClientIdentity, Proxy
 from tgsessions.domain.secret import Secret
 from tgsessions.domain.storage import (
@@ -23,14 +24,16 @@ from tgsessions.domain.storage import (
 )
 from tgsessions.domain.verdict import Verdict
 
-__all__ = [  # the storage ports live in domain/storage.py; re-exported so every port is importable from here
+__all__ = [  # the storage ports live in domain/storage.py, the shared limits in domain/limits.py; re-exported here
     "AccountStore",
     "ApiKeyStore",
     "AuditLog",
     "BulkImport",
     "Database",
+    "DeadlineBoard",
     "Lease",
     "LeaseStore",
+    "RateWindow",
     "RunStore",
     "SessionStore",
     "UnitOfWork",
@@ -83,6 +86,10 @@ class VerdictCache(Protocol):
     """Recent final verdicts keyed by session_id (never by session material)."""
 
     async def get(self, session_id: str) -> Verdict | None: ...
+
+    async def get_many(self, session_ids: Sequence[str]) -> list[Verdict | None]:
+        """:meth:`get` of each, in order, counted the same; one round trip where the cache is remote."""
+        ...
 
     async def put(self, session_id: str, verdict: Verdict) -> None: ...
 

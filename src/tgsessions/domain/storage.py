@@ -17,6 +17,7 @@ from tgsessions.domain.access import ApiKey
 from tgsessions.domain.model import Account, AccountDeletion, Action, Event, Session
 from tgsessions.domain.runs import MaintenanceRun
 from tgsessions.domain.verdict import VerdictKind
+from tgsessions.domain.warm_hand_out import WarmAnswer, WarmRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +195,7 @@ class Database(Protocol):
 
     @property
     def leases(self) -> LeaseStore: ...
+
+    async def hand_out_warm(self, requests: Sequence[WarmRequest], now: datetime) -> list[WarmAnswer]:
+        """The warm fetch's read-and-audit in one transaction (see domain/warm_hand_out.py's WarmHandOut)."""
+        ...

@@ -19,8 +19,9 @@ that never roll back, like database sequences.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -38,6 +39,7 @@ from tgsessions.domain.ports import (
     SessionStore,
     UnitOfWork,
 )
+from tgsessions.domain.warm_hand_out import WarmAnswer, WarmRequest, hand_out_in
 from tgsessions.testing.memory_keys_runs import InMemoryApiKeyStore, InMemoryRunStore
 from tgsessions.testing.memory_rows import StoredRows, WorkingCopy
 from tgsessions.testing.memory_stores import (
@@ -147,6 +149,10 @@ class InMemoryDatabase:
     @property
     def leases(self) -> InMemoryLeaseStore:
         return self._leases
+
+    async def hand_out_warm(self, requests: Sequence[WarmRequest], now: datetime) -> list[WarmAnswer]:
+        async with self.unit_of_work() as uow:
+            return await hand_out_in(uow, requests, now)
 
     async def ping(self) -> None:
         return None

@@ -11,6 +11,7 @@ Every method runs without awaiting anything, so concurrent coroutines never see 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tgsessions.domain.ports import CacheStats, Clock
@@ -57,6 +58,9 @@ class MemoryVerdictCache:
         self._lru.move_to_end(session_id)
         self._hits += 1
         return verdict
+
+    async def get_many(self, session_ids: Sequence[str]) -> list[Verdict | None]:
+        return [await self.get(session_id) for session_id in session_ids]
 
     async def put(self, session_id: str, verdict: Verdict) -> None:
         now = self._clock.now()

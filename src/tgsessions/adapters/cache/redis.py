@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -88,12 +88,32 @@ class RedisVerdictCache:
             self._offline_misses += 1
             return None
         self._recovered()
+        return await self._read(session_id, raw)
+
+    async def get_many(self, session_ids: Sequence[str]) -> list[Verdict | None]:
+        """Every :meth:`get` in one pipeline (one round trip), each through the same script."""
+        if not session_ids:
+            return []
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for session_id in session_ids:
+                    await self._get_script(keys=[self._key(session_id), self._stats_key], args=[self._ttl_ms],
+                                           client=pipe)  # fmt: skip
+                raws = await pipe.execute()
+        except _ERRORS as exc:
+            self._failed("get", exc)
+            self._offline_misses += len(session_ids)
+            return [None] * len(session_ids)
+        self._recovered()
+        return [await self._read(session_id, raw) for session_id, raw in zip(session_ids, raws, strict=True)]
+
+    async def _read(self, session_id: str, raw: object) -> Verdict | None:
         if raw is None:
             return None
         verdict = _decode(raw)
         if verdict is None:  # not ours or corrupt: drop it and count the read as a miss
             log.warning("verdict cache: unreadable entry for session %s dropped", session_id)
-            await self._quietly("repair", self._repair(key))
+            await self._quietly("repair", self._repair(self._key(session_id)))
         return verdict
 
     async def put(self, session_id: str, verdict: Verdict) -> None:

@@ -71,8 +71,8 @@ class PrometheusMetrics:
                                     "Sessions waiting in quarantine for an operator (last maintenance run)",
                                     registry=r)  # fmt: skip
 
-    def fetched(self, how: str) -> None:
-        self._fetches.labels(how=how).inc()
+    def fetched(self, how: str, count: int = 1) -> None:
+        self._fetches.labels(how=how).inc(count)
 
     def fetch_failed(self, code: str) -> None:
         self._fetch_errors.labels(code=code).inc()

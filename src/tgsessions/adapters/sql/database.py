@@ -7,16 +7,20 @@ URLs: ``sqlite+aiosqlite:///relative/or/absolute/path.db`` (four slashes for an 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tgsessions.adapters.sql import warm_hand_out
 from tgsessions.adapters.sql.engine import backend_of, create_engine
 from tgsessions.adapters.sql.errors import translated
 from tgsessions.adapters.sql.leases import SqlLeaseStore
 from tgsessions.adapters.sql.unit_of_work import SqlUnitOfWork
 from tgsessions.domain.ports import Cipher, Clock, Database, Lease, LeaseStore, UnitOfWork
+from tgsessions.domain.warm_hand_out import WarmAnswer, WarmRequest, hand_out_in
 
 
 class SqlDatabase:
@@ -52,6 +56,13 @@ class SqlDatabase:
     @property
     def leases(self) -> SqlLeaseStore:
         return self._leases
+
+    async def hand_out_warm(self, requests: Sequence[WarmRequest], now: datetime) -> list[WarmAnswer]:
+        answers = await warm_hand_out.hand_out_warm(self.engine, self._cipher, requests, now)
+        if answers is not None:
+            return answers
+        async with self.unit_of_work() as uow:
+            return await hand_out_in(uow, requests, now)
 
     async def ping(self) -> None:
         """Run ``SELECT 1``; StorageUnavailable when the database is unreachable."""

@@ -47,6 +47,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         kwargs.setdefault("pool_timeout", 60)
+        kwargs.setdefault("pool_reset_on_return", None)  # _on_reset below rolls back only what is open
     engine = create_async_engine(parsed, hide_parameters=True, **kwargs)
     if backend == "sqlite":
         _install_sqlite_hooks(engine)
@@ -74,6 +75,16 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
                 cursor.fetchall()
         finally:
             cursor.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+        """The pool's reset of a returned connection, without a trip to aiosqlite's thread when no transaction is
+        open (sqlite3 knows: ``in_transaction``); a connection being terminated needs none."""
+        if reset_state.terminate_only:
+            return
+        raw = getattr(getattr(dbapi_connection, "_connection", None), "_connection", None)
+        if raw is None or raw.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

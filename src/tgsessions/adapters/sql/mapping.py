@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -58,7 +59,9 @@ def identity_to_json(identity: ClientIdentity) -> str:
     return json.dumps(asdict(identity), sort_keys=True)
 
 
+@lru_cache(maxsize=4096)
 def identity_from_json(text: str) -> ClientIdentity:
+    """Parsed once per distinct text: a fleet shares few identities, and ClientIdentity is immutable."""
     return ClientIdentity(**json.loads(text))
 
 
@@ -99,10 +102,10 @@ def account_from_row(row: RowMapping, cipher: Cipher) -> Account:
     two_fa = proxy = None
     if row["two_fa_ct"] is not None:
         what = f"the 2FA password of account {phone}"
-        two_fa = Secret(_decrypt(cipher, row["two_fa_ct"], two_fa_aad(phone), what, phone))
+        two_fa = Secret(decrypt(cipher, row["two_fa_ct"], two_fa_aad(phone), what, phone))
     if row["proxy_ct"] is not None:
         what = f"the proxy of account {phone}"
-        proxy = _proxy_from_json(_decrypt(cipher, row["proxy_ct"], proxy_aad(phone), what, phone))
+        proxy = _proxy_from_json(decrypt(cipher, row["proxy_ct"], proxy_aad(phone), what, phone))
     return Account(
         id=row["id"],
         phone=phone,
@@ -149,7 +152,7 @@ def session_from_row(row: Mapping[str, Any] | RowMapping, cipher: Cipher) -> Ses
     string = None
     if row["string_ct"] is not None:
         what = f"session {session_id} of account id {account_id}"
-        string = Secret(_decrypt(cipher, row["string_ct"], session_aad(account_id, session_id), what))
+        string = Secret(decrypt(cipher, row["string_ct"], session_aad(account_id, session_id), what))
     return Session(
         id=row["id"],
         account_id=account_id,
@@ -263,7 +266,7 @@ def run_from_row(row: RowMapping) -> MaintenanceRun:
     )
 
 
-def _decrypt(cipher: Cipher, blob: bytes, aad: bytes, what: str, phone: str | None = None) -> str:
+def decrypt(cipher: Cipher, blob: bytes, aad: bytes, what: str, phone: str | None = None) -> str:
     try:
         return cipher.decrypt(bytes(blob), aad=aad)
     except SecretUnreadable as exc:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from tgsessions.domain.errors import InvalidInput, RetryLater, TgSessionsError
 from tgsessions.domain.model import Account, Action, Session
 from tgsessions.domain.phone import normalise_phone
+from tgsessions.domain.warm_hand_out import WarmRow
 from tgsessions.service.results import BatchItem, FetchResult
 from tgsessions.service.sessions.context import UseCaseContext
 from tgsessions.service.sessions.top_up import top_up_in_background
@@ -58,10 +59,27 @@ async def _fetch_cached(ctx: UseCaseContext, phone: str, actor: str) -> FetchRes
     if verdict is None or not verdict.is_alive:
         return None
     found = await ctx.warm.fetch(phone, hint, actor)
-    if found is None:
-        return None
-    account, primary = found
-    return _result(account, primary, "cached")
+    return _warm_result(found) if found is not None else None
+
+
+def _warm_result(row: WarmRow) -> FetchResult:
+    primary = row.primary
+    assert primary is not None, "a handed-out warm row has its primary"
+    assert primary.string is not None, "and holds its string"
+    return FetchResult(
+        phone=row.phone,
+        session=primary.string,
+        session_id=primary.session_id,
+        role=primary.role.value,
+        origin=primary.origin.value,
+        how="cached",
+        last_updated=row.last_updated,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        frozen=row.frozen,
+        user_id=row.user_id,
+        api_id=primary.api_id,
+    )
 
 
 def _result(account: Account, session: Session, how: str) -> FetchResult:
@@ -103,17 +121,49 @@ async def batch_fetch(ctx: UseCaseContext, phones: Sequence[object], *, actor: s
         if number not in seen:
             seen.add(number)
             items.append(number)
+    wanted = [i for i in items if isinstance(i, str)]
+    by_phone = await _batch_warm(ctx, wanted, actor)
     gate = asyncio.Semaphore(ctx.options.batch_concurrency)
 
     async def one(number: str) -> BatchItem:
         async with gate:
             try:
                 return BatchItem(number, result=await fetch_one(ctx, number, actor=actor))
-            except RetryLater as exc:
-                return BatchItem(number, error_code=exc.code, error=exc.message, retry_after=exc.retry_after)
             except TgSessionsError as exc:
-                return BatchItem(number, error_code=exc.code, error=exc.message)
+                return _failed(number, exc)
 
-    fetched = await asyncio.gather(*(one(i) for i in items if isinstance(i, str)))
-    by_phone = {item.phone: item for item in fetched}
+    cold = [number for number in wanted if number not in by_phone]
+    by_phone.update((item.phone, item) for item in await asyncio.gather(*(one(number) for number in cold)))
     return [by_phone[i] if isinstance(i, str) else i for i in items]
+
+
+async def _batch_warm(ctx: UseCaseContext, phones: list[str], actor: str) -> dict[str, BatchItem]:
+    """The warm pass of a batch: every phone whose primary hint has an alive cached verdict, in ONE hand-out.
+
+    Returns the items it settled (handed out, or that phone's error); the others take the cold path."""
+    hints = {phone: hint for phone in phones if (hint := ctx.primary_hints.get(phone)) is not None}
+    verdicts = await ctx.cache.get_many(list(hints.values()))
+    wanted = [(phone, hint) for (phone, hint), v in zip(hints.items(), verdicts, strict=True) if v and v.is_alive]
+    settled: dict[str, BatchItem] = {}
+    if not wanted:
+        return settled
+    try:
+        answers: list[WarmRow | Exception | None] = await ctx.warm.fetch_many(wanted, actor)
+    except TgSessionsError as exc:  # the batch's hand-out failed (storage): each of its phones says so
+        answers = [exc] * len(wanted)
+    for (phone, _hint), answer in zip(wanted, answers, strict=True):
+        if isinstance(answer, TgSessionsError):
+            ctx.metrics.fetch_failed(answer.code)
+            settled[phone] = _failed(phone, answer)
+        elif isinstance(answer, WarmRow):
+            settled[phone] = BatchItem(phone, result=_warm_result(answer))
+        elif answer is not None:
+            raise answer  # not a domain error: a bug, not one phone's answer
+    if handed_out := sum(1 for item in settled.values() if item.result is not None):
+        ctx.metrics.fetched("cached", handed_out)
+    return settled
+
+
+def _failed(phone: str, exc: TgSessionsError) -> BatchItem:
+    retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
+    return BatchItem(phone, error_code=exc.code, error=exc.message, retry_after=retry_after)
