@@ -6,8 +6,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bson import json_util
+from bson.json_util import JSONOptions
+
 from tests.migration import generator
 from tgsessions.adapters.mongo import ExtendedJsonReader, ExtendedJsonWriter
+from tgsessions.adapters.mongo.extended_json import plain
+
+READ = JSONOptions(tz_aware=True, tzinfo=UTC)
 
 DOC = {
     "_id": {"$oid": "5f1d7f1b2c3d4e5f6a7b8c9d"},
@@ -85,3 +91,40 @@ def test_writer_round_trips_both_layouts(tmp_path: Path) -> None:
         assert docs == [PLAIN, {**PLAIN, "mobile": "x"}]
         if array:
             json.loads(path.read_text())  # a plain JSON array too
+
+
+ODD_VALUES = [
+    {"$date": "2024-03-01T08:00:00Z"},
+    {"$date": "2024-03-01T08:00:00.1Z"},
+    {"$date": "2024-03-01T08:00:00.1234567Z"},
+    {"$date": "2024-03-01T08:00:00.999999999Z"},
+    {"$date": "2024-03-01T08:00:00+01:00"},
+    {"$date": "1969-12-31T23:59:59.999Z"},
+    {"$date": {"$numberLong": "-1"}},
+    {"$date": {"$numberLong": "253402300799999"}},
+    {"$date": 1709280000123},
+    {"$oid": "5F1D7F1B2C3D4E5F6A7B8C9D"},
+    {"$numberLong": " 42 "},
+    {"$numberLong": "-9223372036854775808"},
+]
+BAD_VALUES = [
+    {"$date": "2024-02-30T00:00:00Z"},
+    {"$date": {"$numberLong": "999999999999999999"}},
+    {"$date": "2024-03-01T08:00:00Z", "extra": 1},
+    {"$oid": "g" * 24},
+    {"$oid": "abc"},
+    {"$numberLong": "x"},
+]
+
+
+def test_extended_json_values_read_as_json_util_reads_them(tmp_path: Path) -> None:
+    """The line reader converts the common wrappers itself: to json_util's values, and refuses what it refuses."""
+    path = tmp_path / "odd.json"
+    path.write_text("".join(json.dumps({"mobile": "1", "v": value}) + "\n" for value in ODD_VALUES + BAD_VALUES))
+    records = list(ExtendedJsonReader(path).records())
+    expected = [plain(json_util.loads(json.dumps(value), json_options=READ)) for value in ODD_VALUES]
+    assert [r.document["v"] if r.document else None for r in records[: len(ODD_VALUES)]] == expected
+    assert all(isinstance(v, datetime) and v.tzinfo is not None for v in expected[:9])
+    assert [r.error is not None and r.error.startswith("malformed JSON") for r in records[len(ODD_VALUES) :]] == [
+        True
+    ] * len(BAD_VALUES)

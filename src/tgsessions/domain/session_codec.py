@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 import struct
@@ -115,7 +116,9 @@ def parse(text: str, fmt: SessionFormat | None = None, *, field: str = "session"
     wanted = (fmt,) if fmt is not None else STRING_FORMATS
     if SessionFormat.TELETHON_FILE in wanted:
         raise InvalidInput(f"{field}: a Telethon .session file is read from a file, not from text", field=field)
-    fits = [found for layout in wanted if (found := _READERS[layout](text)) is not None]
+    versioned = _b64(text[1:]) if text.startswith(VERSION) else None  # decoded once for the two layouts reading it
+    bodies = {SessionFormat.TELETHON: versioned, SessionFormat.GRAMJS: versioned, SessionFormat.PYROGRAM: _b64(text)}
+    fits = [found for f in wanted if (raw := bodies[f]) is not None and (found := _READERS[f](raw)) is not None]
     if len(fits) == 1:
         return fits[0]
     tried = ", ".join(f.value for f in wanted)
@@ -149,41 +152,46 @@ def _server_address(address: str) -> str:
     An IP address whose first byte is zero (``0.x.x.x``, ``::/8`` with ``::`` and ``::1``) is no server's. Refusing
     it is also what keeps the layouts apart: a GramJS string read as Telethon's, or the other way round, yields
     exactly such an address (GramJS's 16-bit address length stands where the IP's first bytes are)."""
+    address, _packed, refusal = _checked_address(address)
+    if refusal:
+        raise InvalidInput(refusal, field="session")
+    return address
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_address(address: str) -> tuple[str, bytes | None, str]:
+    """``(address, its IP packed or None for a host name, "")``, or ``("", None, why it is refused)``. Cached:
+    sessions name a handful of servers, and ``ipaddress`` is a good part of reading or writing a string."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         if _HOST_NAME.fullmatch(address):
-            return address
-        raise InvalidInput(
-            "a session's server address is neither an IP address nor a host name", field="session"
-        ) from None
+            return address, None, ""
+        return "", None, "a session's server address is neither an IP address nor a host name"
     if ip.packed[0] == 0:
-        raise InvalidInput("a session's server address is not a server's (it starts with a zero byte)", field="session")
-    return ip.compressed
+        return "", None, "a session's server address is not a server's (it starts with a zero byte)"
+    return ip.compressed, ip.packed, ""
+
+
+@functools.lru_cache(maxsize=1024)
+def _unpacked_address(packed: bytes) -> str:
+    return ipaddress.ip_address(packed).compressed
 
 
 _HOST_NAME = re.compile(r"(?=.{4,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+_TELETHON_LAYOUTS = {struct.calcsize(f): f for f in (TELETHON_V4, TELETHON_V6)}
 
 
-def _read_telethon(text: str) -> ParsedSession | None:
-    if not text.startswith(VERSION):
-        return None
-    raw = _b64(text[1:])
-    if raw is None:
-        return None
-    layout = {struct.calcsize(TELETHON_V4): TELETHON_V4, struct.calcsize(TELETHON_V6): TELETHON_V6}.get(len(raw))
-    if layout is None:
+def _read_telethon(raw: bytes) -> ParsedSession | None:
+    if (layout := _TELETHON_LAYOUTS.get(len(raw))) is None:
         return None
     dc_id, packed, port, key = struct.unpack(layout, raw)
-    data = _data(dc_id, ipaddress.ip_address(packed).compressed, port, key)
+    data = _data(dc_id, _unpacked_address(packed), port, key)
     return None if data is None else ParsedSession(data, SessionFormat.TELETHON)
 
 
-def _read_gramjs(text: str) -> ParsedSession | None:
-    if not text.startswith(VERSION):
-        return None
-    raw = _b64(text[1:])
-    if raw is None or len(raw) < 3:
+def _read_gramjs(raw: bytes) -> ParsedSession | None:
+    if len(raw) < 3:
         return None
     dc_id, length = struct.unpack_from(_GRAMJS_HEAD, raw)
     if length == 0 or len(raw) != 1 + 2 + length + 2 + AUTH_KEY_BYTES:
@@ -201,9 +209,8 @@ def _read_gramjs(text: str) -> ParsedSession | None:
 _PYROGRAM_LAYOUTS = {struct.calcsize(f): f for f in (PYROGRAM_V2, PYROGRAM_V1, PYROGRAM_V1_64)}
 
 
-def _read_pyrogram(text: str) -> ParsedSession | None:
-    raw = _b64(text)
-    if raw is None or (layout := _PYROGRAM_LAYOUTS.get(len(raw))) is None:
+def _read_pyrogram(raw: bytes) -> ParsedSession | None:
+    if (layout := _PYROGRAM_LAYOUTS.get(len(raw))) is None:
         return None
     api_id: int | None = None
     if layout == PYROGRAM_V2:
@@ -269,10 +276,9 @@ def canonical(data: SessionData) -> Secret:
 
 
 def _telethon(data: SessionData) -> str:
-    try:
-        packed = ipaddress.ip_address(data.address).packed
-    except ValueError:
-        raise FormatUnavailable("a Telethon session string holds an IP address; this session names a host") from None
+    packed = _checked_address(data.address)[1]
+    if packed is None:
+        raise FormatUnavailable("a Telethon session string holds an IP address; this session names a host")
     raw = struct.pack(f">B{len(packed)}sH256s", data.dc_id, packed, data.port, data.auth_key)
     return VERSION + base64.urlsafe_b64encode(raw).decode("ascii")
 

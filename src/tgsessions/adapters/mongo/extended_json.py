@@ -4,7 +4,9 @@
 :class:`ExtendedJsonReader` detects the layout by the first non-space character of the file (``[`` is an array) and
 streams it with constant memory: line by line, or item by item with ijson. Every document becomes a
 :class:`~tgsessions.domain.migration.SourceRecord` of plain Python values (ObjectId → its hex string, Int64 → int,
-dates → timezone-aware UTC datetimes). A document that cannot be read becomes a record with an ``error`` that names
+dates → timezone-aware UTC datetimes), made so while it is parsed: one object hook, applied bottom-up, converts
+only the objects with a ``$`` key (the wrappers mongoexport writes most read directly, to the values json_util gives;
+any other through json_util). A document that cannot be read becomes a record with an ``error`` that names
 what is wrong and where, never the document's text. A malformed line is skipped and reading goes on; inside an array
 the parser cannot resynchronise, so a malformed item ends the reading (reported at that index).
 
@@ -14,8 +16,9 @@ the parser cannot resynchronise, so a malformed item ends the reading (reported 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -33,6 +36,7 @@ _READ_OPTIONS = JSONOptions(tz_aware=True, tzinfo=UTC)
 _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _DECODE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, BSONError)
+_ISO_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?Z")
 
 
 class _Unreadable(Exception):
@@ -56,24 +60,72 @@ def plain(value: object) -> object:
     raise _Unreadable(f"unsupported value type {type(value).__name__}")
 
 
+def _plain_hook(document: dict[str, Any]) -> object:
+    """json.loads' object hook for one line: each object as plain values as soon as it is parsed (bottom-up, so its
+    members already are). Only an object with a ``$`` key can be an Extended JSON value: the others are kept as they
+    are, without json_util.object_hook's look at every key nor a second walk over the document. The wrappers
+    mongoexport writes most (``$oid``, ``$numberLong``, ``$date``) are read here, to the values json_util gives;
+    anything else, or anything unusual in them, goes through json_util (and its errors)."""
+    for key in document:
+        if key[:1] == "$":
+            quick = _QUICK.get(key) if len(document) == 1 else None
+            if quick is not None and (value := quick(document[key])) is not _UNHANDLED:
+                return value
+            return plain(json_util.object_hook(document, _READ_OPTIONS))
+    return document
+
+
+_UNHANDLED = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _quick_oid(value: object) -> object:
+    """What ``str(ObjectId(value))`` is, for a 24-character text."""
+    if not isinstance(value, str) or len(value) != 24:
+        return _UNHANDLED
+    try:
+        return bytes.fromhex(value).hex()
+    except ValueError:
+        return _UNHANDLED
+
+
+def _quick_long(value: object) -> object:
+    return int(value) if isinstance(value, str) else _UNHANDLED  # Int64(value), an int
+
+
+def _quick_date(value: object) -> object:
+    """``$date`` as milliseconds since the epoch, or as mongoexport's ISO text ("2024-03-01T08:00:00.123Z":
+    microseconds from the fraction as a float, as json_util reads it, without its strptime)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return _EPOCH + timedelta(milliseconds=value)
+        except OverflowError:
+            return _UNHANDLED
+    if not isinstance(value, str) or (match := _ISO_UTC.fullmatch(value)) is None:
+        return _UNHANDLED
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    fraction = match.group(7)
+    microsecond = int(float(fraction) * 1000000) if fraction else 0
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
+
+
+_QUICK = {"$oid": _quick_oid, "$numberLong": _quick_long, "$date": _quick_date}
+
+
 def _hooked(value: Any) -> Any:
-    """Apply json_util's object hook bottom-up to what ijson built (as json.loads would while parsing)."""
+    """What ijson built as plain values: _plain_hook applied bottom-up (as json.loads applies it while parsing)."""
     if isinstance(value, dict):
-        return json_util.object_hook({key: _hooked(item) for key, item in value.items()}, _READ_OPTIONS)
+        return _plain_hook({key: _hooked(item) for key, item in value.items()})
     if isinstance(value, list):
         return [_hooked(item) for item in value]
     return value
 
 
 def _record(position: int, unit: PositionUnit, parsed: object) -> SourceRecord:
-    if not isinstance(parsed, Mapping):
+    """The record of a parsed document, its values plain already (see _plain_hook)."""
+    if not isinstance(parsed, dict):
         return SourceRecord(position, unit, None, "malformed JSON: not an object")
-    try:
-        document = plain(parsed)
-    except _Unreadable as exc:
-        return SourceRecord(position, unit, None, f"malformed JSON: {exc}")
-    assert isinstance(document, dict)
-    return SourceRecord(position, unit, document)
+    return SourceRecord(position, unit, parsed)
 
 
 def _describe(exc: Exception) -> str:
@@ -128,7 +180,10 @@ class ExtendedJsonReader:
             if not line.strip():
                 continue
             try:
-                parsed = json_util.loads(line.decode("utf-8"), json_options=_READ_OPTIONS)
+                parsed = json.loads(line.decode("utf-8"), object_hook=_plain_hook)
+            except _Unreadable as exc:
+                yield SourceRecord(number, "line", None, f"malformed JSON: {exc}")
+                continue
             except _DECODE_ERRORS as exc:
                 yield SourceRecord(number, "line", None, _describe(exc))
                 continue
@@ -148,6 +203,8 @@ class ExtendedJsonReader:
                 return
             try:
                 parsed = _hooked(item)
+            except _Unreadable as exc:
+                yield SourceRecord(index, "index", None, f"malformed JSON: {exc}")
             except _DECODE_ERRORS as exc:
                 yield SourceRecord(index, "index", None, _describe(exc))
             else:

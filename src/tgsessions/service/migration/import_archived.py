@@ -22,7 +22,7 @@ class ArchivedClientsWriter(BatchWriter):
         for client, fs in zip(clients, fingerprints, strict=True):
             work.over_limit += len(client.backups) - len(self._kept(client))
             if client.phone in fresh:
-                self._create(work, fresh[client.phone], client)
+                self._create(work, fresh[client.phone], client, fs)
             elif all(f in stored for f in fs):
                 work.unchanged += 1
                 self._plan_checks(work, ARCHIVED_CLIENTS, client.position, accounts[client.phone], client.strings())
@@ -47,15 +47,18 @@ class ArchivedClientsWriter(BatchWriter):
         ]  # fmt: skip
         work.events_imported += len(client.history)
 
-    def _create(self, work: ImportBatch, account: Account, client: ArchivedClient) -> None:
+    def _create(self, work: ImportBatch, account: Account, client: ArchivedClient, fingerprints: list[str]) -> None:
+        """A new account's sessions; ``fingerprints``: those of its primary and kept backups, in that order."""
         created = account.created_at
         since = client.last_updated or created
         kept = self._kept(client)
-        sessions = [self._session(account, client.primary, Role.PRIMARY, created, since)]
+        primary, *backups = fingerprints
+        sessions = [self._session(account, client.primary, Role.PRIMARY, created, since, session_id=primary)]
         sessions += [
-            self._session(account, secret, Role.BACKUP, created, since - timedelta(microseconds=rank + 1))
-            for rank, secret in enumerate(kept)
-        ]
+            self._session(account, secret, Role.BACKUP, created, since - timedelta(microseconds=rank + 1),
+                          session_id=session_id)
+            for rank, (secret, session_id) in enumerate(zip(kept, backups, strict=True))
+        ]  # fmt: skip
         work.sessions += sessions
         work.events.append(self._event(account, Action.ACCOUNT_ADDED, work.now, source=SOURCE, sessions=len(sessions)))
         self._history(work, account, client)

@@ -74,11 +74,20 @@ class BatchWriter:
         return accounts, stored
 
     def _session(
-        self, account: Account, incoming: IncomingSession, role: Role, created_at: datetime, since: datetime
+        self,
+        account: Account,
+        incoming: IncomingSession,
+        role: Role,
+        created_at: datetime,
+        since: datetime,
+        *,
+        session_id: str | None = None,
     ) -> Session:
+        """An imported session row; ``session_id``: its fingerprint when already computed (else computed here)."""
         assert account.id is not None
-        return Session(self._fingerprint(incoming), account.id, role, Origin.IMPORTED, account.identity, created_at,
-                       since, string=incoming.string, source_format=incoming.format)  # fmt: skip
+        fingerprint = session_id or self._fingerprint(incoming)
+        return Session(fingerprint, account.id, role, Origin.IMPORTED, account.identity, created_at, since,
+                       string=incoming.string, source_format=incoming.format)  # fmt: skip
 
     def _event(self, account: Account, action: Action, at: datetime, **detail: str | int | bool | None) -> Event:
         assert account.id is not None

@@ -1,8 +1,9 @@
 """Import from the replaced service's MongoDB export: ``archivedClients`` (and optionally ``users``) records.
 
 * Records stream in one at a time (constant memory, see adapters/mongo) and are written in batches: one unit of
-  work per batch, a few statements per batch (bulk reads by phone and fingerprint, bulk inserts). Per record, only
-  its phone is kept, as an integer, to reject a phone repeated in the file.
+  work per batch, a few statements per batch (bulk reads by phone and fingerprint, multi-row inserts, the audit rows
+  in one insert). The next batch is parsed while one is written (never more than one in flight, in file order).
+  Per record, only its phone is kept, as an integer, to reject a phone repeated in the file.
 * Idempotent: an account is found by its phone, a session by its fingerprint (``session_id``). For a stored phone
   only what is missing is added and nothing stored is changed, so a second run over the same file reports every
   account unchanged. The record's timestamps are used when the import creates the account.
@@ -28,6 +29,7 @@ Nothing here logs or reports a session string or a password.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -56,6 +58,8 @@ from tgsessions.service.migration.source_records import (
 __all__ = ["ImportOptions", "ImportProgress", "Importer"]
 
 log = logging.getLogger("tgsessions.import")
+
+_YIELD_EVERY = 8  # records parsed between two turns of the batch being written
 
 Item = TypeVar("Item", ArchivedClient, UserRecord)
 ImportProgress = Callable[[ImportReport], None]
@@ -121,31 +125,51 @@ class Importer:
     # -- streaming and batching -------------------------------------------------------------------------------
 
     async def _run(self, stage: _Pass[Item], records: Iterable[SourceRecord]) -> None:
+        """Parse the records into batches while the previous batch is written (its task runs whenever this loop
+        yields, every few records): the database works in its driver's thread, or its server, meanwhile. Batches
+        are written one after the other, in file order, at most one of them in flight."""
         batch: list[Item] = []
-        for record in records:
-            self.report.records_read += 1
-            if record.document is None:
-                self._reject(stage.source, record.position, record.unit, record.error or "malformed JSON")
-                continue
-            try:
-                item = stage.parse(record, self._options.session_format)
-            except Rejected as exc:
-                self._reject(stage.source, record.position, record.unit, exc.reason, exc.phone)
-                continue
-            self._count_formats(item)
-            key = int(item.phone)
-            if key in stage.seen:
-                self._reject(stage.source, record.position, record.unit, "duplicate phone in the file", item.phone)
-                continue
-            stage.seen.add(key)
-            batch.append(item)
-            if len(batch) >= self._options.batch_size:
-                await self._write(stage, batch)
-                batch = []
+        writing: asyncio.Task[None] | None = None
+        try:
+            for count, record in enumerate(records, start=1):
+                item = self._item(stage, record)
+                if item is not None:
+                    batch.append(item)
+                if len(batch) >= self._options.batch_size:
+                    if writing is not None:
+                        await writing
+                    writing, batch = asyncio.create_task(self._write(stage, batch)), []
+                elif writing is not None and count % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # the write task takes its driver's answers
+            if writing is not None:
+                await writing
+        except BaseException:
+            if writing is not None:  # the import stops: let the batch in flight end (commit or roll back) first
+                await asyncio.gather(writing, return_exceptions=True)
+            raise
         if batch:
             await self._write(stage, batch)
         if self._progress is not None:
             self._progress(self.report)
+
+    def _item(self, stage: _Pass[Item], record: SourceRecord) -> Item | None:
+        """The record's item, or None when it is rejected (malformed, unreadable, or its phone seen before)."""
+        self.report.records_read += 1
+        if record.document is None:
+            self._reject(stage.source, record.position, record.unit, record.error or "malformed JSON")
+            return None
+        try:
+            item = stage.parse(record, self._options.session_format)
+        except Rejected as exc:
+            self._reject(stage.source, record.position, record.unit, exc.reason, exc.phone)
+            return None
+        self._count_formats(item)
+        key = int(item.phone)
+        if key in stage.seen:
+            self._reject(stage.source, record.position, record.unit, "duplicate phone in the file", item.phone)
+            return None
+        stage.seen.add(key)
+        return item
 
     async def _write(self, stage: _Pass[Item], batch: list[Item]) -> None:
         """One unit of work for the batch; a record that conflicts is rejected and the batch written again."""

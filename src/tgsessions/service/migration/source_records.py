@@ -92,19 +92,22 @@ def _when(document: Mapping[str, object], name: str) -> datetime | None:
 
 
 def _session(
-    value: object, *, where: str, phone: str, raw: list[str], fmt: SessionFormat | None
+    value: object, *, where: str, phone: str, raw: dict[str, IncomingSession], fmt: SessionFormat | None
 ) -> IncomingSession | None:
     """A session string in any layout (the replaced service's are GramJS), or None for an empty slot; an entry may
-    also be an object with a ``session`` field. The text as found is added to ``raw`` (for the history filter)."""
+    also be an object with a ``session`` field. The text as found is kept in ``raw`` (for the history filter), with
+    what it reads as: a text a record repeats (its primary among its ``oldSessions``, often) is decoded once."""
     if isinstance(value, Mapping):
         value = value.get("session")
     if value is None or value == "":
         return None
+    if isinstance(value, str) and (known := raw.get(value.strip())) is not None:
+        return known
     try:
         incoming = read_session(value, field=where, fmt=fmt)
     except InvalidInput as exc:
         raise Rejected(f"bad session: {exc.message}", phone=phone) from None
-    raw.append(str(value).strip())
+    raw[str(value).strip()] = incoming
     return incoming
 
 
@@ -118,7 +121,7 @@ def parse_archived_client(record: SourceRecord, fmt: SessionFormat | None = None
     assert document is not None
     phone = _phone(document)
     _check_not_redacted(document, phone)
-    raw: list[str] = []
+    raw: dict[str, IncomingSession] = {}
     primary = _session(document.get("session"), where="session", phone=phone, raw=raw, fmt=fmt)
     if primary is None:
         raise Rejected("no session", phone=phone)
@@ -152,7 +155,7 @@ def parse_user(record: SourceRecord, fmt: SessionFormat | None = None) -> UserRe
     assert document is not None
     phone = _phone(document)
     _check_not_redacted(document, phone)
-    keeper = _session(document.get("session"), where="session", phone=phone, raw=[], fmt=fmt)
+    keeper = _session(document.get("session"), where="session", phone=phone, raw={}, fmt=fmt)
     raw_password = document.get("password")
     password = None
     if raw_password is not None and raw_password != "":
