@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import queue
 import socket
@@ -264,3 +265,5 @@ def test_serve_disconnects_slow_and_idle_clients_within_the_timeouts(tmp_path: P
     log = stderr_log.read_text()
     assert returncode == 0, log[-2000:]
     assert "Traceback" not in log and key not in log
+    loggers = [json.loads(line).get("logger") for line in log.splitlines() if line.startswith("{")]
+    assert "tgsessions.access" in loggers and "uvicorn.access" not in loggers  # one access line, ours

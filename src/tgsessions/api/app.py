@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from typing import Final
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 import tgsessions
 from tgsessions.api.compat import routes as compat_routes
 from tgsessions.api.errors import install_error_handlers
 from tgsessions.api.limits import RequestLimits, RequestLimitsMiddleware
+from tgsessions.api.openapi import document_security
 from tgsessions.api.profiles import ApiProfile
 from tgsessions.api.request_ids import RequestIdMiddleware
 from tgsessions.api.routes import fetch, health, maintenance, metrics, sessions, status
 from tgsessions.service.runtime import Runtime
 
 OpenRuntime = Callable[[], contextlib.AbstractAsyncContextManager[Runtime]]
+#: FastAPI's native OpenTelemetry off: the service has its own metrics, and an enabled check costs every request
+#: a look at the global providers.
+NO_TELEMETRY: Final[TelemetryConfig] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 DESCRIPTION = """\
 Keeps Telegram user-account sessions alive and hands out one that works right now.
@@ -67,6 +73,7 @@ def create_app(
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.profile = profile
     install_error_handlers(app)
@@ -74,11 +81,12 @@ def create_app(
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=limits.max_body_bytes,
                        body_read_timeout=limits.body_read_timeout)  # fmt: skip
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, metrics):
-        app.include_router(module.router)
+    # The profile's routers first, fetch leading: FastAPI tries the included routers in order on every request.
     if profile is ApiProfile.ORIGINAL:
-        app.include_router(compat_routes.router)
+        routers = [compat_routes.router, health.router, metrics.router]
     else:
-        for module in (fetch, sessions, status, maintenance):
-            app.include_router(module.router)
+        routers = [module.router for module in (fetch, sessions, status, maintenance, health, metrics)]
+    for router in routers:
+        app.include_router(router)
+    document_security(app, routers)
     return app

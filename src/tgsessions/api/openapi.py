@@ -1,9 +1,16 @@
-"""OpenAPI documentation of the error responses: every status a route can answer, with the one error schema."""
+"""OpenAPI documentation of the error responses (every status a route can answer, with the one error schema) and of
+the key each route needs (:func:`document_security`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
+from fastapi import APIRouter, FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute
+
+from tgsessions.api.auth import KEY_SCHEMES, is_key_check
 from tgsessions.api.schemas.wire import ErrorBody
 
 DESCRIPTIONS: Final = {
@@ -35,3 +42,26 @@ def errors(*statuses: int, authenticated: bool = True) -> dict[int | str, dict[s
             entry["headers"] = WWW_AUTHENTICATE
         out[status] = entry
     return out
+
+
+def document_security(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """The API-key header schemes in ``app``'s OpenAPI schema: under ``components.securitySchemes``, and as the
+    ``security`` of each operation of ``routers`` whose route checks a key. The key checks read the headers
+    themselves (see :mod:`tgsessions.api.auth`), so FastAPI does not see the schemes it would otherwise document."""
+    generate = app.openapi
+    schemes = {name: jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+               for name, scheme in KEY_SCHEMES.items()}  # fmt: skip
+    security: list[dict[str, list[str]]] = [{name: []} for name in KEY_SCHEMES]
+    guarded = [(route.path_format, method.lower()) for router in routers for route in router.routes
+               if isinstance(route, APIRoute) and route.include_in_schema
+               and any(is_key_check(dependency.call) for dependency in route.dependant.dependencies)
+               for method in route.methods or ()]  # fmt: skip
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI's, generated once and cached
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        for path, method in guarded:
+            schema["paths"][path][method]["security"] = security
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
