@@ -17,6 +17,7 @@ from tgsessions.adapters.cache.redis import RedisVerdictCache
 from tgsessions.adapters.crypto.aesgcm import AesGcmCipher
 from tgsessions.adapters.crypto.key_file import RotatableKeyFile
 from tgsessions.adapters.crypto.keyring import KeyRing, create_key_file, load_key_file
+from tgsessions.adapters.limits import open_limits
 from tgsessions.adapters.logs import configure_logging as configure_logging
 from tgsessions.adapters.metrics.measured_gateway import MeasuredGateway
 from tgsessions.adapters.metrics.prometheus import PrometheusMetrics
@@ -33,7 +34,7 @@ from tgsessions.config import Settings, backend_switch_refusal, check_backend, o
 from tgsessions.domain.access import ALL_SCOPES
 from tgsessions.domain.clock import SystemClock
 from tgsessions.domain.errors import ConfigurationError
-from tgsessions.domain.ports import Clock, TelegramGateway, VerdictCache
+from tgsessions.domain.ports import Clock, DeadlineBoard, TelegramGateway, VerdictCache
 from tgsessions.domain.secret import Secret
 from tgsessions.service.access import KeyManager, RateLimiter
 from tgsessions.service.factory import SessionFactory
@@ -117,18 +118,18 @@ async def check_backend_record(settings: Settings, database: SqlDatabase, clock:
 
 
 def build_gateway(
-    settings: Settings, clock: Clock, *, telegram_client_class: type | None = None
+    settings: Settings, clock: Clock, *, client_class: type | None = None, flood_waits: DeadlineBoard | None = None
 ) -> tuple[TelegramGateway, SimulatedTelegram | None]:
-    """The simulated Telegram (saved in the data dir) or the Telethon gateway. ``telegram_client_class`` replaces
-    Telethon's TelegramClient (a test hook: the same gateway code over an in-memory transport)."""
+    """The simulated Telegram (saved in the data dir) or the Telethon gateway, its flood waits on ``flood_waits`` if
+    shared. ``client_class`` replaces Telethon's TelegramClient (a test hook: the gateway over a fake transport)."""
     check_backend(settings)
     if settings.telegram_backend == "telethon":
         from tgsessions.adapters.telegram.telethon import TelethonGateway
 
         config = telethon_config(settings)
-        if telegram_client_class is None:
-            return TelethonGateway(config, clock=clock), None
-        return TelethonGateway(config, clock=clock, client_class=telegram_client_class), None
+        if client_class is None:
+            return TelethonGateway(config, clock=clock, flood_waits=flood_waits), None
+        return TelethonGateway(config, clock=clock, client_class=client_class, flood_waits=flood_waits), None
     gateway = PersistentSimulatedGateway.open(clock, settings.data_dir / SIMULATED_STATE)
     return gateway, gateway.world
 
@@ -220,9 +221,12 @@ async def open_runtime(
         stack.push_async_callback(database.aclose)
         await check_backend_record(settings, database, clock)
         url = settings.effective_database_url()
+        shared_redis = settings.redis_url if settings.cache_backend == "redis" else None  # shared by every instance
+        limits = await stack.enter_async_context(open_limits(shared_redis))
         gateway: TelegramGateway
         if world is None:
-            gateway, world = build_gateway(settings, clock, telegram_client_class=telegram_client_class)
+            gateway, world = build_gateway(settings, clock, client_class=telegram_client_class,
+                                           flood_waits=limits.flood_waits)  # fmt: skip
         else:
             gateway = SimulatedTelegramGateway(world)
         closer: Callable[[], Awaitable[None]] | None = getattr(gateway, "aclose", None)
@@ -241,7 +245,7 @@ async def open_runtime(
                                  clock=clock, options=options or options_from(settings), metrics=metrics)  # fmt: skip
         stack.push_async_callback(factory.aclose)
         readiness = readiness_probe(database.ping, lambda: migrate.is_current(url), gateway.backend)
-        limiter = RateLimiter(clock, default_per_minute=settings.rate_limit_per_minute)
+        limiter = RateLimiter(limits.rate_window, default_per_minute=settings.rate_limit_per_minute)
         yield Runtime(factory, KeyManager(database, cipher, clock), limiter, database, gateway, cache, cipher, clock,
                       readiness, metrics=metrics.exposition, simulated=world)  # fmt: skip
 

@@ -77,7 +77,12 @@ class Settings(BaseSettings):
     cache_backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
     verdict_ttl_seconds: float = Field(300.0, gt=0)
-    cache_max_entries: int = Field(1000, ge=1)
+    cache_max_entries: int = Field(
+        200_000,
+        ge=1,
+        description="bound of the in-memory verdict cache (about 400 bytes per entry, bench/cache.py): the default "
+        "holds a verdict for every session of a 50,000-account fleet, every primary of 200,000",
+    )
 
     validation_timeout: float = Field(10.0, gt=0)
     mint_timeout: float = Field(30.0, gt=0)
@@ -111,6 +116,10 @@ class Settings(BaseSettings):
     maintenance_account_calls_per_minute: float = Field(
         20.0, ge=0, description="Telegram calls of a maintenance run per account (0: not paced)"
     )
+    maintenance_route_calls_per_second: float = Field(
+        5.0, ge=0, description="Telegram calls of a maintenance run per data centre, or per proxy (0: not paced)"
+    )
+    maintenance_workers: int = Field(4, ge=1, le=256, description="accounts a maintenance run works on at once")
 
     @model_validator(mode="after")
     def _pacing_fits_the_validation_timeout(self) -> Settings:
@@ -118,6 +127,9 @@ class Settings(BaseSettings):
         steps = {
             "maintenance_calls_per_second": 1 / self.maintenance_calls_per_second
             if self.maintenance_calls_per_second
+            else 0.0,
+            "maintenance_route_calls_per_second": 1 / self.maintenance_route_calls_per_second
+            if self.maintenance_route_calls_per_second
             else 0.0,
             "maintenance_account_calls_per_minute": 60 / self.maintenance_account_calls_per_minute
             if self.maintenance_account_calls_per_minute
@@ -128,6 +140,14 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"TGS_{name.upper()} is too low: one call every {step:g} s does not fit half the validation "
                     f"timeout ({self.validation_timeout:g} s); raise it or set 0 to disable pacing"
+                )
+        for name in ("maintenance_calls_per_second", "maintenance_route_calls_per_second"):
+            rate = getattr(self, name)
+            if rate and self.maintenance_workers / rate > self.validation_timeout / 4:
+                raise ValueError(
+                    f"TGS_MAINTENANCE_WORKERS ({self.maintenance_workers}) queued on TGS_{name.upper()} ({rate:g}) "
+                    f"wait up to {self.maintenance_workers / rate:g} s, more than a quarter of the validation timeout "
+                    f"({self.validation_timeout:g} s); use fewer workers or a higher rate"
                 )
         return self
 
@@ -166,7 +186,9 @@ def options_from(settings: Settings) -> FactoryOptions:
         maintenance=MaintenanceOptions(
             keepalive=timedelta(hours=settings.keepalive_hours),
             calls_per_second=settings.maintenance_calls_per_second,
+            route_calls_per_second=settings.maintenance_route_calls_per_second,
             account_calls_per_minute=settings.maintenance_account_calls_per_minute,
+            workers=settings.maintenance_workers,
         ),
     )
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -55,6 +56,15 @@ async def maintained(factory: SessionFactory, phone: str) -> int:
     return sum(event.action is Action.MAINTAINED for event in events)
 
 
+async def eventually(condition: Callable[[], Awaitable[bool]]) -> None:
+    """Wait (at most 10 s of real time) until ``condition`` holds."""
+    for _ in range(1000):
+        if await condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition did not come true within 10 s")
+
+
 async def finished_run(factory: SessionFactory, run: MaintenanceRun) -> MaintenanceRun:
     await factory.wait_for_maintenance()
     assert run.id is not None
@@ -96,7 +106,7 @@ async def test_keep_alive_finds_a_dead_primary_and_promotes(
     assert (await factory.session_status(PHONES[0])).primary_alive is True
 
 
-async def test_a_cancelled_run_resumes_after_its_cursor_and_every_account_is_maintained_once(
+async def test_a_cancelled_run_resumes_after_its_low_watermark_and_no_account_is_skipped(
     database: Database,
     world: SimulatedTelegram,
     cipher: Cipher,
@@ -116,28 +126,35 @@ async def test_a_cancelled_run_resumes_after_its_cursor_and_every_account_is_mai
     )
     run = await first.start_maintenance()
     await asyncio.wait_for(stalling.stalled.wait(), timeout=10)
+
+    async def beyond_the_stall_done() -> bool:
+        return [await maintained(setup, phone) for phone in PHONES[4:]] == [1, 1]
+
+    await eventually(beyond_the_stall_done)  # the other workers go on past the stalled account
     await first.aclose()  # the process stops in the middle of the fourth account
     assert run.id is not None
     stopped = await setup.maintenance_run(run.id)
     assert (stopped.status, stopped.error) == (RunStatus.FAILED, "interrupted")
+    # the other workers finished the fifth and sixth accounts, but the cursor is the low watermark: the third
     assert stopped.last_account_id == ids[PHONES[2]] and stopped.done == 3
     assert stopped.finished_at is not None
-    assert [await maintained(setup, phone) for phone in PHONES] == [1, 1, 1, 0, 0, 0]
+    assert [await maintained(setup, phone) for phone in PHONES] == [1, 1, 1, 0, 1, 1]
 
     second = make_factory()
     resumed = await finished_run(second, await second.start_maintenance())
     assert resumed.status is RunStatus.FINISHED, resumed.error
     assert resumed.report["resumed_after_account"] == ids[PHONES[2]]
     assert resumed.report["resumed_run"] == run.id
-    assert resumed.report["healthy"] == 3 and resumed.report["kept_alive"] == 3 * 4
+    assert resumed.report["healthy"] == 3 and resumed.report["kept_alive"] == 4  # only the fourth was still stale
     assert (resumed.done, resumed.total) == (6, 6)
     assert resumed.last_account_id == ids[PHONES[5]]
-    assert [await maintained(setup, phone) for phone in PHONES] == [1] * 6
+    # none skipped: those finished beyond the cursor are maintained again
+    assert [await maintained(setup, phone) for phone in PHONES] == [1, 1, 1, 1, 2, 2]
 
     # a run after a finished one starts from the first account again
     again = await finished_run(second, await second.start_maintenance())
     assert "resumed_after_account" not in again.report and again.report["healthy"] == 6
-    assert [await maintained(setup, phone) for phone in PHONES] == [2] * 6
+    assert [await maintained(setup, phone) for phone in PHONES] == [2, 2, 2, 2, 3, 3]
 
 
 async def test_a_run_left_running_by_a_dead_instance_is_marked_interrupted_and_resumed(

@@ -22,7 +22,9 @@ class MaintenanceOptions:
 
     keepalive: timedelta = timedelta(hours=24)  # a session not seen alive by Telegram for this long is reconnected
     calls_per_second: float = 0.0  # Telegram calls of a run, overall; 0 = not paced
+    route_calls_per_second: float = 0.0  # ... per data centre, or per proxy when the account has one; 0 = not paced
     account_calls_per_minute: float = 0.0  # Telegram calls of a run per account; 0 = not paced
+    workers: int = 4  # accounts maintained at once (each under its phone lock)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,19 @@
 lease ``maintenance``, across instances), paced towards Telegram, with progress saved while they go, the report kept
 for the operator, and resumed after a stop.
 
-Resume rule: the resume cursor of a run is the id of the last account it finished (accounts are visited in id
-order), saved with its progress. When an instance gets the lease it looks at the latest run. If that run is still
-``running``, its instance died without finishing it (the lease was free, so nobody runs it any more): it is marked
-``failed`` with the error ``interrupted``. If the latest run did not finish (interrupted, stopped, or failed), the new
+Resume rule: the resume cursor of a run is its low watermark — the highest account id such that every account up
+to it is finished (workers finish accounts out of order; see sweep.py) — saved with its progress. When an instance
+gets the lease it looks at the latest run. If that run is still ``running``, its instance died without finishing it
+(the lease was free, so nobody runs it any more): it is marked ``failed`` with the error ``interrupted``. If the
+latest run did not finish (interrupted, stopped, or failed), the new
 run starts after its cursor and carries its ``done`` count on; otherwise it starts from the first account. Accounts
-are therefore maintained once per cycle, except the few finished between a killed run's last progress save and the
-kill, which are maintained again.
+are therefore maintained once per cycle, except the few finished beyond the cursor (out of order, or after a killed
+run's last progress save), which are maintained again; none is ever skipped.
+
+The run works through its own context (:func:`maintenance_context`): the same database, phone locks and hints as
+fetch, with every Telegram call paced (pacing.py), the verdict cache seen through
+:class:`~tgsessions.service.maintenance.verdicts.MaintenanceVerdicts` (maintenance never pushes a hot verdict out)
+and its storage calls taking turns (db_turns.py: a fetch never queues behind every worker).
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from tgsessions.domain.clock import Sleep
 from tgsessions.domain.errors import MaintenanceRunning, NotFound, TgSessionsError
 from tgsessions.domain.ports import Lease
 from tgsessions.domain.runs import MaintenanceRun, RunStatus
+from tgsessions.service.maintenance.db_turns import TurnTakingDatabase
 from tgsessions.service.maintenance.pacing import Monotonic, PacedGateway, Pacer
 from tgsessions.service.maintenance.sweep import run_maintenance
+from tgsessions.service.maintenance.verdicts import MaintenanceVerdicts
 from tgsessions.service.results import MaintenanceReport
 from tgsessions.service.sessions import UseCaseContext
 
@@ -35,7 +43,7 @@ log = logging.getLogger("tgsessions.maintenance")
 LEASE_NAME = "maintenance"
 LEASE_TTL = timedelta(seconds=10)  # a run whose process died is taken over within this
 RENEW_EVERY = 3.0  # seconds between lease renewals while a run is under way, whatever its progress
-SAVE_EVERY = 1.0  # seconds between progress writes
+SAVE_EVERY = 1.0  # seconds between progress writes (by the heartbeat, never by a worker)
 INTERRUPTED = "interrupted"
 
 
@@ -53,14 +61,18 @@ def resume_point(previous: MaintenanceRun | None) -> int | None:
     return previous.last_account_id
 
 
-def paced_context(ctx: UseCaseContext, pacer: Pacer, *, sleep: Sleep, rand: Callable[[], float]) -> UseCaseContext:
-    """``ctx`` with every Telegram call paced: its own validator, minter, checks, promotion, cleanup and top-up over a
-    PacedGateway, sharing
-    the database, cache, phone locks (so fetch and maintenance still exclude each other per phone) and hints."""
-    paced = UseCaseContext.build(
-        db=ctx.db,
+def maintenance_context(
+    ctx: UseCaseContext, pacer: Pacer, *, sleep: Sleep, rand: Callable[[], float]
+) -> UseCaseContext:
+    """``ctx`` as a maintenance run uses it: its own validator, minter, checks, promotion, cleanup and top-up over a
+    PacedGateway, the MaintenanceVerdicts view of the cache and the TurnTakingDatabase view of the database, sharing
+    the phone locks (so fetch and maintenance still exclude each other per phone, and a waiting fetch is seen), the
+    warm path and the hints."""
+    db = TurnTakingDatabase(ctx.db)
+    own = UseCaseContext.build(
+        db=db,
         gateway=PacedGateway(ctx.gateway, pacer),
-        cache=ctx.cache,
+        cache=MaintenanceVerdicts(ctx.cache, ctx.clock),
         cipher=ctx.cipher,
         clock=ctx.clock,
         options=ctx.options,
@@ -69,7 +81,7 @@ def paced_context(ctx: UseCaseContext, pacer: Pacer, *, sleep: Sleep, rand: Call
         lock_holder=ctx.locks.holder,
         metrics=ctx.metrics,
     )
-    return dataclasses.replace(paced, locks=ctx.locks, warm=ctx.warm, primary_hints=ctx.primary_hints)
+    return dataclasses.replace(own, locks=ctx.locks.sharing(db.leases), warm=ctx.warm, primary_hints=ctx.primary_hints)
 
 
 class MaintenanceRunner:
@@ -87,11 +99,13 @@ class MaintenanceRunner:
         pacing = ctx.options.maintenance
         self.pacer = Pacer(
             calls_per_second=pacing.calls_per_second,
+            route_calls_per_second=pacing.route_calls_per_second,
             account_calls_per_minute=pacing.account_calls_per_minute,
+            max_wait=ctx.options.validation_timeout / 4,
             sleep=sleep,
             monotonic=monotonic or (lambda: ctx.clock.now().timestamp()),
         )
-        self._maintenance_ctx = paced_context(ctx, self.pacer, sleep=sleep, rand=rand) if self.pacer.enabled else ctx
+        self.context = maintenance_context(ctx, self.pacer, sleep=sleep, rand=rand)
         self._task: asyncio.Task[None] | None = None
         self._watch: Callable[[int, int, str], None] | None = None
 
@@ -143,8 +157,6 @@ class MaintenanceRunner:
 
     async def _execute(self, run: MaintenanceRun, lease: Lease, previous: MaintenanceRun | None) -> None:
         ctx = self._ctx
-        loop = asyncio.get_running_loop()
-        last_save = loop.time()
         resumed_after, offset = run.last_account_id, run.done
         lost = asyncio.Event()
         paced_before = self.pacer.waited
@@ -158,21 +170,30 @@ class MaintenanceRunner:
             lease = renewed
 
         async def heartbeat() -> None:
-            """Keep the lease while one account takes long (progress renews it too); stop once it is lost."""
+            """Save the progress every SAVE_EVERY seconds and renew the lease every RENEW_EVERY, off the workers'
+            path (they never wait for these writes); stop once the lease is lost."""
+            loop = asyncio.get_running_loop()
+            renewed_at, saved = loop.time(), (run.done, run.last_account_id)
             while not lost.is_set():
-                await asyncio.sleep(RENEW_EVERY)
+                await asyncio.sleep(SAVE_EVERY)
                 try:
-                    await renew()
+                    if loop.time() - renewed_at >= RENEW_EVERY:
+                        await renew()
+                        renewed_at = loop.time()
+                    held = loop.time() - renewed_at < LEASE_TTL.total_seconds() / 2  # nobody can have taken over
+                    if held and (run.done, run.last_account_id) != saved:
+                        saved = (run.done, run.last_account_id)
+                        await self._save(run)
                 except MaintenanceRunning:
                     log.warning("maintenance run %s lost its lease", run.id)
                 except (TgSessionsError, OSError) as exc:  # storage trouble: try again at the next beat
-                    log.warning("maintenance run %s could not renew its lease: %s", run.id, type(exc).__name__)
+                    log.warning("maintenance run %s could not renew its lease or save its progress: %s", run.id,
+                                type(exc).__name__)  # fmt: skip
 
         def cursor(account_id: int) -> None:
             run.last_account_id = account_id
 
-        async def progress(done: int, total: int, _phone: str) -> None:
-            nonlocal last_save
+        def progress(done: int, total: int, _phone: str) -> None:
             run.done = offset + done
             run.total = max(total, run.done)
             ctx.metrics.maintenance_progress(run.done, run.total)
@@ -180,19 +201,16 @@ class MaintenanceRunner:
                 self._watch(run.done, run.total, _phone)
             if lost.is_set():
                 raise MaintenanceRunning("the maintenance lease was taken over by another instance")
-            if loop.time() - last_save >= SAVE_EVERY:
-                last_save = loop.time()
-                await renew()
-                await self._save(run)
 
         beating = asyncio.create_task(heartbeat(), name=f"maintenance-{run.id}-lease")
         try:
             report = await run_maintenance(
-                self._maintenance_ctx,
+                self.context,
                 actor=run.actor,
                 progress=progress,
                 after_id=resumed_after,
                 cursor=cursor,
+                pacer=self.pacer,
             )
         except (TgSessionsError, OSError) as exc:
             run.status, run.error = RunStatus.FAILED, getattr(exc, "message", type(exc).__name__)
@@ -206,6 +224,7 @@ class MaintenanceRunner:
             run.total = max(run.total, report.accounts)
         finally:
             beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
             run.finished_at = ctx.clock.now()
             await asyncio.shield(self._finish(run, lease))
 

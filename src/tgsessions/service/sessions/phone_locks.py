@@ -4,6 +4,10 @@ The lease carries a token that grows each time it changes hands; every write und
 so a holder whose lease expired (and was taken over) cannot write any more. Leases are short (``TGS_LEASE_TTL_SECONDS``,
 10 s) and renewed every third of that while the block runs, so the leases of a process that died are free again
 within one TTL, while a living holder keeps them however long its Telegram calls take.
+
+Inside the process the lock is first come, first served, and it says whether anyone waits for it
+(:meth:`PhoneLocks.has_waiters`): background work (maintenance) that holds a phone for several steps checks between
+them and gives the phone up to a waiting caller (a fetch) instead of making it wait for the whole account.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class PhoneLocks:
         self._wait = wait
         self.holder = holder or f"tgs-{uuid.uuid4().hex[:12]}"
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._waiting: dict[str, int] = {}  # phone -> callers waiting for its local lock (not the holder)
 
     def _local_lock(self, phone: str) -> asyncio.Lock:
         lock = self._local.get(phone)
@@ -47,11 +52,35 @@ class PhoneLocks:
             self._local[phone] = lock
         return lock
 
+    def sharing(self, leases: LeaseStore) -> PhoneLocks:
+        """These very locks (the same phones held, the same waiters seen) taking their leases through ``leases``
+        (maintenance's, which wait their turn: see maintenance/db_turns.py)."""
+        view = PhoneLocks(leases, ttl=self._ttl, wait=self._wait, holder=self.holder)
+        view._local, view._waiting = self._local, self._waiting
+        return view
+
+    def has_waiters(self, phone: str) -> bool:
+        """Whether a caller of this process waits for ``phone`` (held by someone else, typically the asker)."""
+        return self._waiting.get(phone, 0) > 0
+
+    async def _enter_local(self, phone: str, local: asyncio.Lock) -> None:
+        """Take the local lock, counted as a waiter until it is ours (asyncio.Lock serves waiters in order)."""
+        self._waiting[phone] = self._waiting.get(phone, 0) + 1
+        try:
+            await local.acquire()
+        finally:
+            left = self._waiting[phone] - 1
+            if left:
+                self._waiting[phone] = left
+            else:
+                del self._waiting[phone]
+
     @asynccontextmanager
     async def hold(self, phone: str) -> AsyncIterator[Hold]:
         """Hold the phone for the block; raise ConcurrentModification if another holder keeps it too long."""
         local = self._local_lock(phone)
-        async with local:
+        await self._enter_local(phone, local)
+        try:
             hold = Hold(await self._acquire(f"phone:{phone}", phone))
             renewing = asyncio.create_task(self._renew(hold), name=f"lease:{phone}")
             try:
@@ -62,6 +91,8 @@ class PhoneLocks:
                 for lease in (hold.lease if not hold.released else None, hold.retaken):
                     if lease is not None:
                         await asyncio.shield(self._leases.release(lease))
+        finally:
+            local.release()
 
     async def _renew(self, hold: Hold) -> None:
         """Extend the lease every third of its TTL until the block ends; stop once it is lost (fenced writes fail

@@ -87,7 +87,7 @@ class SimulatedTelegramGateway:
         if account.two_fa is not None and two_fa != account.two_fa:
             # The new client is signed in and waits for the password: Telegram lists that authorization, and the
             # new client's own logOut is refused (SESSION_PASSWORD_NEEDED) — it is left for the caller to reset.
-            created.password_pending = True
+            world.mark_password_pending(created)
             if two_fa is None:
                 raise TwoFactorInvalid(
                     f"no 2FA password stored for account {account.phone}, but Telegram asks for one",
@@ -102,7 +102,7 @@ class SimulatedTelegramGateway:
         await self._enter("log_out", access)
         auth = self.world.find(access.string)
         if auth is not None:
-            auth.alive = False  # an already dead (or unknown) session counts as logged out
+            self.world.end(auth)  # an already dead (or unknown) session counts as logged out
 
     async def revoke_other(self, source: SessionAccess, auth_hash: int) -> None:
         account = await self._enter_account("revoke_other", source)
@@ -116,7 +116,7 @@ class SimulatedTelegramGateway:
             )
         for other in account.authorizations:
             if other.hash == auth_hash and other is not auth:
-                other.alive = False
+                self.world.end(other)
 
     async def authorizations(self, access: SessionAccess) -> Sequence[Authorization]:
         account = await self._enter_account("authorizations", access)

@@ -14,11 +14,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
+from typing import TypeVar
 
 from tgsessions.adapters.telegram.simulated import strings
+from tgsessions.adapters.telegram.simulated.changes import Changes
+from tgsessions.adapters.telegram.simulated.entities import SimAccount as SimAccount
+from tgsessions.adapters.telegram.simulated.entities import SimAccountState as SimAccountState
+from tgsessions.adapters.telegram.simulated.entities import SimAuthorization as SimAuthorization
+from tgsessions.adapters.telegram.simulated.entities import SimulatedServerError as SimulatedServerError
 from tgsessions.domain.errors import InvalidInput
 from tgsessions.domain.model import ClientIdentity
 from tgsessions.domain.phone import normalise_phone
@@ -29,52 +33,7 @@ from tgsessions.domain.secret import Secret
 CALL_KINDS = ("validate", "mint_qr", "mint_code", "log_out", "revoke_other", "authorizations")
 
 
-class SimAccountState(StrEnum):
-    ACTIVE = "active"
-    BANNED = "banned"
-    DEACTIVATED = "deactivated"
-
-
-class SimulatedServerError(Exception):
-    """Raised by :meth:`SimulatedTelegram.begin_call` when a ``server_error`` fault fires (the gateway translates)."""
-
-
-@dataclass(eq=False, slots=True)
-class SimAuthorization:
-    """One login of an account: one auth key, one session string."""
-
-    phone: str
-    dc_id: int
-    created_at: datetime
-    hash: int
-    identity: ClientIdentity
-    auth_key: bytes = field(repr=False)
-    alive: bool = True
-    password_pending: bool = False  # signed in, the 2FA password not given: listed, unusable, its logOut refused
-
-    @property
-    def string(self) -> Secret:
-        return Secret(strings.encode(self.dc_id, self.auth_key))
-
-    def is_mature(self, now: datetime, freshness: timedelta = timedelta(hours=24)) -> bool:
-        return now - self.created_at >= freshness
-
-
-@dataclass(eq=False, slots=True)
-class SimAccount:
-    phone: str
-    dc_id: int
-    two_fa: Secret | None = None
-    state: SimAccountState = SimAccountState.ACTIVE
-    frozen: bool = False
-    qr_enabled: bool = True
-    flood_until: datetime | None = None
-    login_attempts: list[datetime] = field(default_factory=list)
-    authorizations: list[SimAuthorization] = field(default_factory=list)
-
-    @property
-    def is_dead(self) -> bool:
-        return self.state is not SimAccountState.ACTIVE
+_Touched = TypeVar("_Touched", SimAccount, SimAuthorization)
 
 
 class SimulatedTelegram:
@@ -98,6 +57,7 @@ class SimulatedTelegram:
         self._by_key: dict[bytes, SimAuthorization] = {}
         self._timeouts: Counter[str | None] = Counter()
         self._server_errors: Counter[str | None] = Counter()
+        self.changes: Changes | None = None  # set when the world is saved: what changed since the last write
 
     def __repr__(self) -> str:
         return f"SimulatedTelegram(accounts={len(self._accounts)}, authorizations={len(self._by_key)})"
@@ -112,6 +72,7 @@ class SimulatedTelegram:
         if dc not in strings.DC_ADDRESSES:
             raise ValueError(f"unknown data centre {dc}")
         self._accounts[key] = SimAccount(key, dc, Secret(two_fa) if two_fa is not None else None)
+        self.note(self._accounts[key])
 
     def create_session(
         self, phone: str, *, age: timedelta = timedelta(days=30), identity: ClientIdentity | None = None
@@ -122,7 +83,7 @@ class SimulatedTelegram:
         return created.string
 
     def set_two_fa(self, phone: str, password: str | None) -> None:
-        self.account(phone).two_fa = Secret(password) if password is not None else None
+        self.note(self.account(phone)).two_fa = Secret(password) if password is not None else None
 
     # -- fault injection ----------------------------------------------------------------------------------------
 
@@ -131,16 +92,16 @@ class SimulatedTelegram:
         found = self.find(string)
         if found is None:
             raise ValueError("not a session string of this simulated Telegram")
-        found.alive = False
+        self.end(found)
 
     def ban(self, phone: str) -> None:
-        self.account(phone).state = SimAccountState.BANNED
+        self.note(self.account(phone)).state = SimAccountState.BANNED
 
     def deactivate(self, phone: str) -> None:
-        self.account(phone).state = SimAccountState.DEACTIVATED
+        self.note(self.account(phone)).state = SimAccountState.DEACTIVATED
 
     def freeze(self, phone: str, *, frozen: bool = True) -> None:
-        self.account(phone).frozen = frozen
+        self.note(self.account(phone)).frozen = frozen
 
     def flood_wait(self, phone: str, seconds: float) -> None:
         """Every call for the account answers with a flood wait until the clock passes now + ``seconds``."""
@@ -156,7 +117,7 @@ class SimulatedTelegram:
 
     def disable_qr(self, phone: str, *, disabled: bool = True) -> None:
         """QR login is unavailable for the account: minting takes the login code path."""
-        self.account(phone).qr_enabled = not disabled
+        self.note(self.account(phone)).qr_enabled = not disabled
 
     def reset_calls(self) -> None:
         self.calls.clear()
@@ -204,6 +165,16 @@ class SimulatedTelegram:
         for auth in account.authorizations:
             self._by_key[auth.auth_key] = auth
 
+    def restore(self, auth: SimAuthorization) -> None:
+        """Take in an authorization restored from saved state: a new one of a known account, or the new state
+        (alive, password pending) of one already known by its auth key."""
+        known = self._by_key.get(auth.auth_key)
+        if known is not None:
+            known.alive, known.password_pending = auth.alive, auth.password_pending
+            return
+        self.account(auth.phone).authorizations.append(auth)
+        self._by_key[auth.auth_key] = auth
+
     def lookup_account(self, phone: str) -> SimAccount | None:
         return self._accounts.get(self.normalise(phone))
 
@@ -231,7 +202,21 @@ class SimulatedTelegram:
 
     def record_login_attempt(self, account: SimAccount) -> None:
         now = self.clock.now()
-        account.login_attempts = [*self._attempts_in_window(account), now]
+        self.note(account).login_attempts = [*self._attempts_in_window(account), now]
+
+    def end(self, auth: SimAuthorization) -> None:
+        """The authorization is logged out or reset (ending a dead one again changes nothing)."""
+        if auth.alive:
+            self.note(auth).alive = False
+
+    def mark_password_pending(self, auth: SimAuthorization) -> None:
+        self.note(auth).password_pending = True  # signed in, waiting for the 2FA password
+
+    def note(self, entity: _Touched) -> _Touched:
+        """``entity`` changed (for a saved world's journal, see changes.py); returns it."""
+        if self.changes is not None:
+            self.changes.add(entity)
+        return entity
 
     def new_authorization(
         self, account: SimAccount, identity: ClientIdentity, created_at: datetime, *, auth_key: bytes | None = None
@@ -252,6 +237,7 @@ class SimulatedTelegram:
         )
         account.authorizations.append(auth)
         self._by_key[key] = auth
+        self.note(auth)
         return auth
 
     # -- helpers ------------------------------------------------------------------------------------------------
