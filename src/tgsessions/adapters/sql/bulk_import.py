@@ -13,7 +13,7 @@ from tgsessions.adapters.sql import mapping
 from tgsessions.adapters.sql.integrity import DUPLICATE_SESSION_MESSAGE, violates_unique
 from tgsessions.adapters.sql.tables import accounts, sessions
 from tgsessions.domain.errors import AccountExists, InvalidInput
-from tgsessions.domain.model import Account, ClientIdentity, Role, Session
+from tgsessions.domain.model import Account, Role, Session
 from tgsessions.domain.ports import Cipher
 
 _IN_CHUNK = 500  # values per IN (...) list: well under SQLite's and asyncpg's parameter limits
@@ -26,70 +26,15 @@ def _chunks(values: Sequence[str]) -> list[list[str]]:
     return [unique[i : i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
 
 
-class _Identities(dict[ClientIdentity, str]):
-    """Each distinct identity of a batch as JSON, serialised once (``dataclasses.asdict`` per row was an eighth of an
-    import's time)."""
-
-    def __missing__(self, identity: ClientIdentity) -> str:
-        text = self[identity] = mapping.identity_to_json(identity)
-        return text
-
-
 def account_rows(batch: Sequence[Account], cipher: Cipher) -> list[dict[str, Any]]:
-    """The column values of ``mapping.account_values`` for a batch (tests/migration/test_bulk_rows.py holds them
-    equal); an account with a proxy, which no import makes, takes mapping's own path."""
-    identities = _Identities()
-    rows = []
-    for account in batch:
-        if account.proxy is not None:
-            rows.append(mapping.account_values(account, cipher))
-            continue
-        phone, two_fa = account.phone, account.two_fa
-        two_fa_ct = cipher.encrypt(two_fa.reveal(), aad=mapping.two_fa_aad(phone)) if two_fa is not None else None
-        rows.append({
-            "phone": phone,
-            "two_fa_ct": two_fa_ct,
-            "proxy_ct": None,
-            "identity": identities[account.identity],
-            "state": account.state.value,
-            "frozen": account.frozen,
-            "created_at": account.created_at,
-            "updated_at": account.updated_at,
-            "last_updated": account.last_updated,
-            "last_cleanup": account.last_cleanup,
-            "version": account.version,
-            "user_id": account.user_id,
-        })  # fmt: skip
-    return rows
+    """The column values of a batch of accounts (mapping's own; each distinct identity is serialised once, see
+    ``mapping.identity_to_json``)."""
+    return [mapping.account_values(account, cipher) for account in batch]
 
 
 def session_rows(batch: Sequence[Session], cipher: Cipher) -> list[dict[str, Any]]:
-    """The column values of ``mapping.session_values`` for a batch (tests/migration/test_bulk_rows.py holds them
-    equal)."""
-    identities = _Identities()
-    rows = []
-    for session in batch:
-        identity = identities[session.identity]
-        string = session.string if session.role is not Role.RETIRED else None
-        aad = mapping.session_aad(session.account_id, session.session_id)
-        rows.append({
-            "account_id": session.account_id,
-            "session_id": session.session_id,
-            "role": session.role.value,
-            "origin": session.origin.value,
-            "string_ct": cipher.encrypt(string.reveal(), aad=aad) if string is not None else None,
-            "identity": identity,
-            "created_at": session.created_at,
-            "role_since": session.role_since,
-            "verdict": session.verdict.value if session.verdict is not None else None,
-            "verdict_reason": session.verdict_reason,
-            "verdict_at": session.verdict_at,
-            "consecutive_failures": session.consecutive_failures,
-            "open_until": session.open_until,
-            "auth_hash": session.auth_hash,
-            "source_format": session.source_format.value if session.source_format is not None else None,
-        })  # fmt: skip
-    return rows
+    """The column values of a batch of sessions (mapping's own)."""
+    return [mapping.session_values(session, cipher) for session in batch]
 
 
 class SqlBulkImport:

@@ -55,7 +55,9 @@ def proxy_aad(phone: str) -> bytes:
     return f"tgs:proxy:{phone}".encode()
 
 
+@lru_cache(maxsize=4096)
 def identity_to_json(identity: ClientIdentity) -> str:
+    """Serialised once per distinct identity (``dataclasses.asdict`` per row was an eighth of an import's time)."""
     return json.dumps(asdict(identity), sort_keys=True)
 
 
