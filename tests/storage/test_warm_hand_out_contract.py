@@ -102,6 +102,8 @@ async def test_an_account_without_a_primary_is_found_but_not_audited(database, c
     [answer] = await database.hand_out_warm([WarmRequest("7020", "x", "a")], clock.now())
     assert answer.found is not None and answer.found.account_id == owner.id and answer.found.primary is None
     assert not answer.audited
+    [missing] = await database.hand_out_warm([WarmRequest("7029", "x", "a")], clock.now())  # a lone unknown phone
+    assert missing.found is None and not missing.audited
 
 
 async def test_a_failed_hand_out_writes_nothing_and_the_next_one_works(sql_database, cipher, clock, monkeypatch):
@@ -109,7 +111,10 @@ async def test_a_failed_hand_out_writes_nothing_and_the_next_one_works(sql_datab
     request = WarmRequest("7030", primary.session_id, "a")
     # the event insert fails inside the transaction (SQLite: after the SELECT; PostgreSQL: the one statement)
     monkeypatch.setattr(warm_hand_out, "_SQLITE_INSERT", "INSERT INTO no_such_table VALUES (?, ?, ?, ?, ?)")
-    monkeypatch.setattr(warm_hand_out, "_PG_STATEMENT", warm_hand_out._PG_STATEMENT.replace("INTO events", "INTO nope"))
+    for statement in ("_PG_STATEMENT", "_PG_ONE"):  # a batch's statement and a lone phone's
+        monkeypatch.setattr(
+            warm_hand_out, statement, getattr(warm_hand_out, statement).replace("INTO events", "INTO nope")
+        )
     with pytest.raises(Exception, match=r"no_such_table|nope"):
         await sql_database.hand_out_warm([request], clock.now())
     assert await _handed_out(sql_database, owner.id) == []

@@ -61,6 +61,16 @@ WITH found AS (
 )
 SELECT f.*, ({_MAY}) AS audited FROM found f ORDER BY f.ord
 """  # noqa: S608
+# One phone (a lone warm fetch, the common case): no arrays to unnest, no sort; $1 phone, $2 hint, $3 actor.
+_PG_ONE = f"""
+WITH found AS (
+    SELECT $2::text AS hint, $3::text AS actor, {", ".join(_COLUMNS)}
+    FROM accounts a {_PRIMARY} WHERE a.phone = $1 ORDER BY s.id LIMIT 1
+), audited AS (
+    {_INSERT}SELECT f.a_id, 'handed_out', f.actor, 'ok', $4, f.hint, NULL, $5 FROM found f WHERE {_MAY}
+)
+SELECT f.*, ({_MAY}) AS audited FROM found f
+"""  # noqa: S608
 _TABLES = {"a": accounts, "s": sessions}
 _DATETIMES = [n for n in _NAMES if isinstance(_TABLES[n[0]].c[n[2:]].type, UtcDateTime)]
 _BOOLEANS = [n for n in _NAMES if isinstance(_TABLES[n[0]].c[n[2:]].type, Boolean)]
@@ -140,6 +150,12 @@ def _may(row: dict[str, Any], hint: str, now: datetime) -> bool:
 
 
 async def _postgresql_batch(driver: Any, requests: Sequence[WarmRequest], now: datetime) -> Found:
+    if len(requests) == 1:
+        [request] = requests
+        record = await driver.fetchrow(_PG_ONE, request.phone, request.hint, request.actor, now, _DETAIL)
+        if record is None:
+            return [(None, False)]
+        return [(dict(record), bool(record["audited"]))]
     records = await driver.fetch(
         _PG_STATEMENT,
         [r.phone for r in requests],
